@@ -1,0 +1,1 @@
+"""Subcommands of ``agentcluster``; each module exposes ``register(subparsers)``."""
