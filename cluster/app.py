@@ -1,0 +1,82 @@
+"""The Ray Serve application: Ingress → AgentPool → Publisher, composed from settings.
+
+``build_app(settings)`` is what ``agentcluster run`` deploys; ``app_builder(args)`` is the
+import path for ``serve run`` / ``serve deploy`` / KubeRay (``cluster.app:app_builder``),
+which reads the settings from the environment of the Serve controller (``runtime_env``).
+
+Resource shapes, chosen for the 2-core development machine and kept for clusters: a Serve
+replica asks for a whole CPU unless told otherwise, so the ingress and the publisher ask
+for 0.1 CPU (they are I/O-bound) and each pool replica for POOL_REPLICA_CPUS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+from ray.serve import Application
+
+from actors.deployments import AgentPoolDeployment, PublisherDeployment
+from cluster.settings import Settings, load_settings
+from ingress.deployment import IngressDeployment
+
+__all__ = ["APP_NAME", "app_builder", "build_app"]
+
+APP_NAME = "agentcluster"
+
+
+def build_app(
+    settings: Settings,
+    *,
+    engine_factory: Any = None,
+    probe: str | None = None,
+    publisher_fail_first: int = 0,
+) -> Application:
+    """Compose the three deployments; ``engine_factory``/``probe``/``publisher_fail_first`` are test hooks."""
+    capacity = settings.pool_capacity()
+    pool = (
+        serve.deployment(AgentPoolDeployment, name="AgentPool")
+        .options(
+            max_ongoing_requests=settings.concurrent_tasks,
+            autoscaling_config={
+                "min_replicas": settings.pool_min_replicas,
+                "initial_replicas": max(1, settings.pool_min_replicas),
+                "max_replicas": settings.pool_max_replicas,
+                "target_ongoing_requests": max(1.0, settings.concurrent_tasks * 0.8),
+                "upscale_delay_s": 3.0,
+                "downscale_delay_s": 60.0,
+            },
+            ray_actor_options={"num_cpus": settings.pool_replica_cpus},
+            graceful_shutdown_timeout_s=settings.drain_timeout + 5,
+            health_check_period_s=5.0,
+        )
+        .bind(settings, engine_factory, probe)
+    )
+    publisher = (
+        serve.deployment(PublisherDeployment, name="Publisher")
+        .options(
+            num_replicas=1,
+            max_ongoing_requests=capacity * 2 + 16,
+            ray_actor_options={"num_cpus": 0.1},
+            health_check_period_s=10.0,
+            health_check_timeout_s=30.0,
+        )
+        .bind(settings, publisher_fail_first)
+    )
+    return (
+        serve.deployment(IngressDeployment, name="Ingress")
+        .options(
+            num_replicas=1,
+            max_ongoing_requests=16,
+            ray_actor_options={"num_cpus": 0.1},
+            graceful_shutdown_timeout_s=settings.drain_timeout + 10,
+            health_check_period_s=10.0,
+            health_check_timeout_s=30.0,
+        )
+        .bind(settings, pool, publisher)
+    )
+
+
+def app_builder(args: dict[str, Any]) -> Application:
+    """Serve app builder: settings from the environment, overridden by ``args`` (lower-case names)."""
+    return build_app(load_settings(**args))

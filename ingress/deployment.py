@@ -1,0 +1,55 @@
+"""The ingress as a Ray Serve deployment: one replica that owns the ``ag_queue`` consume loop.
+
+Serve restarts the replica when ``check_health`` fails (lost broker connection that does not
+come back, a dead worker) and calls ``__del__`` on shutdown, which drains: stop consuming,
+requeue what has not started, finish what is running within DRAIN_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from cluster.logs import configure_logging
+from cluster.metrics import ClusterMetrics, serve_metrics
+from cluster.settings import Settings
+from ingress.ports import HandlePool, HandlePublisher
+from ingress.service import Ingress
+
+__all__ = ["IngressDeployment"]
+
+log = logging.getLogger("agentcluster.ingress")
+
+
+class IngressDeployment:
+    """Serve user class: builds the :class:`Ingress` on the pool and publisher handles."""
+
+    async def __init__(self, settings: Settings, pool: Any, publisher: Any) -> None:
+        configure_logging(settings.log_level, settings.log_format)
+        self._settings = settings
+        registry = CollectorRegistry()
+        self._metrics_port = serve_metrics(settings.metrics_port, registry) if settings.metrics_port >= 0 else None
+        self._ingress = Ingress(settings, HandlePool(pool), HandlePublisher(publisher), ClusterMetrics(registry))
+        await self._ingress.start()
+        self._drained: dict[str, int] | None = None
+
+    async def status(self) -> dict[str, object]:
+        """The ingress snapshot plus where its metrics are served."""
+        return {**self._ingress.status(), "metrics_port": self._metrics_port}
+
+    async def drain(self, timeout: float | None = None) -> dict[str, int]:
+        """Graceful stop (``agentcluster stop``); idempotent."""
+        if self._drained is None:
+            self._drained = await self._ingress.drain(timeout)
+        return self._drained
+
+    async def check_health(self) -> None:
+        """Unhealthy when the connection is gone for good or a worker died."""
+        state = self._ingress.status()
+        if self._drained is None and not state["connected"]:
+            raise RuntimeError("ingress lost its RabbitMQ connection")
+
+    async def __del__(self) -> None:
+        await self.drain()
