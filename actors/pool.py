@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,15 @@ from contracts.models import ReplyStatus
 __all__ = ["AgentPoolReplica", "PoolResult"]
 
 log = logging.getLogger(__name__)
+
+
+def _node_id() -> str | None:
+    try:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # outside Ray (unit tests)
+        return None
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ class AgentPoolReplica:
     def health(self) -> dict[str, object]:
         """The engine's health plus this replica's counters."""
         engine = self._engine.health() if self._engine is not None else {"started": False}
-        return {**engine, "runs": self.runs, "running": self.running}
+        return {**engine, "runs": self.runs, "running": self.running, "pid": os.getpid(), "node_id": _node_id()}
 
     async def run(self, body: bytes) -> PoolResult:
         """Run the agent for one request body and return the encoded reply."""

@@ -51,7 +51,7 @@ class ReplyPublisher:
 
     async def start(self) -> None:
         """Connect and open a confirming channel whose returns raise."""
-        self._connection = await connect(self._settings, name="agentcluster-publisher")
+        self._connection = await connect(self._settings, name=f"agentcluster-publisher {self._topology.agent_queue}")
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._default = self._channel.default_exchange
 

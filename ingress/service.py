@@ -109,7 +109,7 @@ class Ingress:
 
     async def start(self) -> None:
         """Connect, declare and verify the topology, start the workers and consume."""
-        self._connection = await connect(self._settings, name="agentcluster-ingress")
+        self._connection = await connect(self._settings, name=f"agentcluster-ingress {self._topology.agent_queue}")
         await declare_topology(self._connection, self._topology)
         await verify_topology(self._connection, self._topology)
         channel = await self._connection.channel()
