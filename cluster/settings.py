@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # --- observability ---
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     webhook_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    rabbitmq_management_url: SecretStr | None = Field(
+        default=None, description="http(s)://user:pass@host:15672 of the management API; adds unacked counts."
+    )
+    broker_metrics_interval: float = Field(default=15.0, gt=0, description="Seconds between queue-depth polls.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
 

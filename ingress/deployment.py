@@ -13,7 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from cluster.logs import configure_logging
-from cluster.metrics import ClusterMetrics, serve_metrics
+from cluster.broker_metrics import BrokerMetricsCollector
+from cluster.metrics import BrokerMetrics, ClusterMetrics, serve_metrics
 from cluster.settings import Settings
 from ingress.ports import HandlePool, HandlePublisher
 from ingress.service import Ingress
@@ -30,9 +31,15 @@ class IngressDeployment:
         configure_logging(settings.log_level, settings.log_format)
         self._settings = settings
         registry = CollectorRegistry()
-        self._metrics_port = serve_metrics(settings.metrics_port, registry) if settings.metrics_port >= 0 else None
+        self._metrics_port = serve_metrics(settings.metrics_port, registry)
         self._ingress = Ingress(settings, HandlePool(pool), HandlePublisher(publisher), ClusterMetrics(registry))
         await self._ingress.start()
+        # Queue depths and consumer counts are served beside the ingress's own metrics, so one
+        # scrape target has everything the dashboard and the alerts need.
+        self._collector = BrokerMetricsCollector.from_settings(
+            settings, BrokerMetrics(registry), interval=settings.broker_metrics_interval
+        )
+        await self._collector.start()
         self._drained: dict[str, int] | None = None
 
     async def status(self) -> dict[str, object]:
@@ -43,6 +50,7 @@ class IngressDeployment:
         """Graceful stop (``agentcluster stop``); idempotent."""
         if self._drained is None:
             self._drained = await self._ingress.drain(timeout)
+            await self._collector.stop()
         return self._drained
 
     async def check_health(self) -> None:

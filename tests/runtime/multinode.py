@@ -56,7 +56,7 @@ def main() -> None:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
     cluster.wait_for_nodes()
-    ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
+    ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=True)
     runtime.deploy(settings)
     runtime.wait_until_consuming(240)
     pool = serve.get_deployment_handle("AgentPool", app_name="agentcluster")
