@@ -21,7 +21,9 @@ __all__ = ["AgentPoolDeployment", "PublisherDeployment"]
 class AgentPoolDeployment:
     """One pool replica: a warm engine; Serve routes at most CONCURRENT_TASKS runs to it."""
 
-    async def __init__(self, settings: Settings, engine_factory: Any = None, probe: str | None = None) -> None:
+    async def __init__(  # type: ignore[misc]  # Serve awaits an async constructor
+        self, settings: Settings, engine_factory: Any = None, probe: str | None = None
+    ) -> None:
         configure_logging(settings.log_level, settings.log_format)
         self._replica = AgentPoolReplica(settings, engine_factory=engine_factory, probe=probe)
         await self._replica.start()
@@ -41,7 +43,7 @@ class AgentPoolDeployment:
 class PublisherDeployment:
     """The one publisher replica with its own connection and confirming channel."""
 
-    async def __init__(self, settings: Settings, fail_first: int = 0) -> None:
+    async def __init__(self, settings: Settings, fail_first: int = 0) -> None:  # type: ignore[misc]
         configure_logging(settings.log_level, settings.log_format)
         self._publisher = ReplyPublisher(settings, fail_first=fail_first)
         await self._publisher.start()

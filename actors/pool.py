@@ -124,9 +124,7 @@ class AgentPoolReplica:
             self.runs += 1
             if self._probe is not None:
                 await self._probe.end.remote(jid, request.message_id)
-        reply = success_reply(
-            request, result.text, result.metadata(), partial=result.status is ReplyStatus.PARTIAL
-        )
+        reply = success_reply(request, result.text, result.metadata(), partial=result.status is ReplyStatus.PARTIAL)
         return PoolResult(
             reply=encode(reply),
             reply_id=reply_id(request.message_id),

@@ -133,7 +133,7 @@ class ReplyPublisher:
         except aiormq.exceptions.DeliveryError as exc:
             self.failed += 1
             raise PublishError(f"broker refused the message to '{routing_key}': {exc}") from None
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             self.failed += 1
             raise PublishError(f"no confirm from the broker within {self._confirm_timeout}s") from None
         except (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError) as exc:

@@ -157,8 +157,9 @@ async def _run_plain(model: str, prefetch: int, count: int, in_flight: int, with
 async def _run_pipeline(model: str, count: int, in_flight: int, concurrent: int) -> dict[str, float]:
     from cluster import runtime
 
-    settings = _settings(model, pool_min_replicas=2, pool_max_replicas=2, concurrent_tasks=concurrent,
-                         pool_replica_cpus=0.5)
+    settings = _settings(
+        model, pool_min_replicas=2, pool_max_replicas=2, concurrent_tasks=concurrent, pool_replica_cpus=0.5
+    )
     setup = await connect(settings, name="bench-setup")
     await declare_topology(setup, settings.topology())
     await asyncio.to_thread(runtime.deploy, settings)

@@ -35,7 +35,7 @@ def build_app(
     """Compose the three deployments; ``engine_factory``/``probe``/``publisher_fail_first`` are test hooks."""
     capacity = settings.pool_capacity()
     pool = (
-        serve.deployment(AgentPoolDeployment, name="AgentPool")
+        serve.deployment(name="AgentPool")(AgentPoolDeployment)
         .options(
             max_ongoing_requests=settings.concurrent_tasks,
             autoscaling_config={
@@ -53,7 +53,7 @@ def build_app(
         .bind(settings, engine_factory, probe)
     )
     publisher = (
-        serve.deployment(PublisherDeployment, name="Publisher")
+        serve.deployment(name="Publisher")(PublisherDeployment)
         .options(
             num_replicas=1,
             max_ongoing_requests=capacity * 2 + 16,
@@ -64,7 +64,7 @@ def build_app(
         .bind(settings, publisher_fail_first)
     )
     return (
-        serve.deployment(IngressDeployment, name="Ingress")
+        serve.deployment(name="Ingress")(IngressDeployment)
         .options(
             num_replicas=1,
             max_ongoing_requests=16,

@@ -29,9 +29,7 @@ _INEQUIVALENT = re.compile(
 )
 
 
-async def connect(
-    settings: Settings, *, name: str = "agentcluster", timeout: float = 10.0
-) -> AbstractRobustConnection:
+async def connect(settings: Settings, *, name: str = "agentcluster", timeout: float = 10.0) -> AbstractRobustConnection:
     """Open a robust connection (it reconnects and restores channels and consumers).
 
     The first connection must succeed; a refused or unreachable broker raises
@@ -58,7 +56,8 @@ async def declare_topology(connection: aio_pika.abc.AbstractConnection, topology
         try:
             await channel.declare_exchange(exchange.name, exchange.type, durable=exchange.durable)
         except aiormq.exceptions.ChannelPreconditionFailed as exc:
-            raise _drift(exc, exchange.name, "exchange", {"type": exchange.type}) from None
+            expected = {"type": exchange.type, "durable": exchange.durable}
+            raise _drift(exc, exchange.name, "exchange", expected) from None
         finally:
             await _close(channel)
     for queue in topology.queues:
@@ -90,7 +89,7 @@ async def _declare_checked(connection: aio_pika.abc.AbstractConnection, queue: Q
     try:
         await channel.declare_queue(queue.name, durable=queue.durable, arguments=queue.arguments)
     except aiormq.exceptions.ChannelPreconditionFailed as exc:
-        raise _drift(exc, queue.name, "queue", queue.arguments) from None
+        raise _drift(exc, queue.name, "queue", {"durable": queue.durable, **queue.arguments}) from None
     finally:
         await _close(channel)
 
@@ -107,6 +106,8 @@ def _drift(exc: BaseException, name: str, kind: str, expected: dict[str, Any]) -
         return TopologyDriftError(f"{kind} '{name}' was declared differently on the broker: {text}")
     arg = match["arg"]
     want = expected.get(arg, "absent")
+    if isinstance(want, bool):  # RabbitMQ spells the live value 'true'/'false'
+        want = str(want).lower()
     return TopologyDriftError(
         f"{kind} '{name}': argument '{arg}' is {_value(match['current'])} on the broker but the "
         f"contract expects {want}. "

@@ -28,6 +28,7 @@ COMMANDS = (
     "webhook",
     "sandbox",
     "demo",
+    "contacts",
 )
 
 DESCRIPTION = """\

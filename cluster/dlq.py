@@ -48,7 +48,7 @@ def _describe(message: AbstractIncomingMessage) -> DeadLetter:
     reason = headers.get(HEADER_REASON)
     if reason is None:  # dead-lettered by the broker: x-death says why
         deaths = headers.get("x-death") or []
-        first = deaths[0] if isinstance(deaths, list) and deaths else {}
+        first: Any = deaths[0] if isinstance(deaths, list) and deaths else {}
         reason = f"broker: {first.get('reason', 'unknown')} from {first.get('queue', '?')}" if first else "unknown"
     contact = None
     message_id = message.message_id

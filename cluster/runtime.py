@@ -34,7 +34,8 @@ def init_ray(address: str | None = None, *, num_cpus: float | None = None, dashb
         kwargs["include_dashboard"] = dashboard
         kwargs["dashboard_host"] = "127.0.0.1"
     context = ray.init(**kwargs)
-    return {"dashboard_url": context.dashboard_url or "", "address": context.address_info.get("gcs_address", "")}
+    address_info: dict[str, Any] = getattr(context, "address_info", {}) or {}
+    return {"dashboard_url": context.dashboard_url or "", "address": address_info.get("gcs_address", "")}
 
 
 def deploy(settings: Settings, **hooks: Any) -> Any:

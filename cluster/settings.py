@@ -37,11 +37,15 @@ class Settings(BaseSettings):
     )
 
     # --- RabbitMQ (the spec's Python .env, plus a full URL and TLS) ---
-    rabbitmq_url: SecretStr | None = Field(default=None, description="Full amqp:// or amqps:// URL; overrides HOST/PORT/USER/PASS/VHOST.")
+    rabbitmq_url: SecretStr | None = Field(
+        default=None, description="Full amqp:// or amqps:// URL; overrides HOST/PORT/USER/PASS/VHOST."
+    )
     rabbitmq_host: str = "localhost"
     rabbitmq_port: int = Field(default=5672, ge=1, le=65535)
     rabbitmq_user: str = "guest"
-    rabbitmq_pass: SecretStr | None = Field(default=None, description="Defaults to 'guest' only when the host is local.")
+    rabbitmq_pass: SecretStr | None = Field(
+        default=None, description="Defaults to 'guest' only when the host is local."
+    )
     rabbitmq_vhost: str = "/"
     rabbitmq_tls: bool = False
     rabbitmq_ca_file: Path | None = None
@@ -61,7 +65,9 @@ class Settings(BaseSettings):
     pool_min_replicas: int = Field(default=1, ge=0, le=1000)
     pool_max_replicas: int = Field(default=2, ge=1, le=1000)
     pool_replica_cpus: float = Field(default=0.5, gt=0, le=64)
-    prefetch: int = Field(default=0, ge=0, le=65535, description="0 means pool capacity (max replicas x CONCURRENT_TASKS).")
+    prefetch: int = Field(
+        default=0, ge=0, le=65535, description="0 means pool capacity (max replicas x CONCURRENT_TASKS)."
+    )
     retry_delay: float = Field(default=30.0, gt=0, description="First retry delay, seconds.")
     retry_backoff: float = Field(default=2.0, ge=1)
     max_retries: int = Field(default=3, ge=0, le=20, description="Retry levels (wait queues) declared.")
@@ -72,7 +78,9 @@ class Settings(BaseSettings):
     max_history: int = Field(default=50, ge=0, le=1000)
 
     # --- agents ---
-    model: str = Field(default="offline", min_length=1, description="'offline', a gemini-* id, or litellm/<provider>/<model>.")
+    model: str = Field(
+        default="offline", min_length=1, description="'offline', a gemini-* id, or litellm/<provider>/<model>."
+    )
     google_api_key: SecretStr | None = None
     litellm_api_base: str | None = None
     litellm_api_key: SecretStr | None = None
@@ -129,8 +137,7 @@ class Settings(BaseSettings):
     def _check_password(self) -> Settings:
         if self.rabbitmq_url is None and self.rabbitmq_pass is None and self.rabbitmq_host not in _LOCAL_HOSTS:
             raise ValueError(
-                "RABBITMQ_PASS: required when RABBITMQ_HOST is not local "
-                "(the 'guest' default only works on localhost)"
+                "RABBITMQ_PASS: required when RABBITMQ_HOST is not local (the 'guest' default only works on localhost)"
             )
         if self.pool_min_replicas > self.pool_max_replicas:
             raise ValueError("POOL_MIN_REPLICAS: must not exceed POOL_MAX_REPLICAS")

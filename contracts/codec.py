@@ -78,6 +78,36 @@ def _depth(value: Any, limit: int) -> int:
     return depth
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unencodable(value: Any) -> str | None:
+    """Path of the first string holding an unpaired surrogate (``"\\ud800"`` in the JSON), or ``None``.
+
+    ``json.loads`` accepts such escapes, but the string can never be encoded again: a request
+    carrying one in ``sessionData`` would decode and then crash every later ``encode``.
+    """
+    stack: list[tuple[Any, str]] = [(value, "body")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if not _utf8(node):
+                return path
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                if not _utf8(key):
+                    return path
+                stack.append((child, key if path == "body" else f"{path}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((child, f"{path}.{index}") for index, child in enumerate(node))
+    return None
+
+
 def _field_reason(exc: ValidationError) -> str:
     first = exc.errors(include_url=False)[0]
     loc = ".".join(str(part) for part in first["loc"]) or "body"
@@ -98,7 +128,8 @@ def _salvage(obj: object) -> tuple[dict[str, object] | None, str | None]:
         valid_contact = None
     else:
         valid_contact = valid.model_dump(by_alias=True)
-    return valid_contact, message_id if isinstance(message_id, str) and message_id else None
+    usable = isinstance(message_id, str) and 0 < len(message_id) <= 256 and _utf8(message_id)
+    return valid_contact, message_id if usable else None
 
 
 def decode_request(body: bytes, limits: DecodeLimits | None = None) -> AgentRequest:
@@ -125,6 +156,8 @@ def decode_request(body: bytes, limits: DecodeLimits | None = None) -> AgentRequ
         raise PoisonMessageError(f"body: JSON nested deeper than {limits.max_depth} levels", contact, message_id)
     if not isinstance(obj, dict):
         raise PoisonMessageError(f"body: expected a JSON object, got {type(obj).__name__}")
+    if "\\u" in text and (where := _unencodable(obj)) is not None:
+        raise PoisonMessageError(f"{where}: unpaired UTF-16 surrogate escape", *_salvage(obj))
     try:
         request = AgentRequest.model_validate(obj)
     except ValidationError as exc:
@@ -132,7 +165,9 @@ def decode_request(body: bytes, limits: DecodeLimits | None = None) -> AgentRequ
         raise PoisonMessageError(_field_reason(exc), contact, message_id) from None
     history = request.context.conversation_history
     if len(history) > limits.max_history:
-        context = request.context.model_copy(update={"conversation_history": history[-limits.max_history :]})
+        # Not history[-n:]: with MAX_HISTORY=0 that slice would keep everything.
+        recent = history[len(history) - limits.max_history :]
+        context = request.context.model_copy(update={"conversation_history": recent})
         request = request.model_copy(update={"context": context})
     return request
 

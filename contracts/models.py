@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -40,6 +40,15 @@ __all__ = [
 
 #: WhatsApp's practical limit for one text message; longer input is refused at the edge.
 MAX_TEXT_CHARS = 4096
+#: Largest accepted timestamp: year 5138 in seconds, 2286 in milliseconds.
+MAX_TIMESTAMP = 10**13
+
+
+def _whole(value: object) -> object:
+    """Accept a fractional timestamp (``Date.now() / 1000``) by dropping the fraction."""
+    if isinstance(value, float) and value.is_integer() is False and value == value:
+        return int(value)
+    return value
 
 
 class _Wire(BaseModel):
@@ -52,7 +61,7 @@ class _Wire(BaseModel):
     )
 
 
-class TaskType(str, enum.Enum):
+class TaskType(enum.StrEnum):
     """Which agent handles the request (``taskType``)."""
 
     CONVERSATION = "conversation"
@@ -61,7 +70,7 @@ class TaskType(str, enum.Enum):
     SEARCH = "search"
 
 
-class Priority(str, enum.Enum):
+class Priority(enum.StrEnum):
     """``metadata.priority``; the ingress runs waiting requests urgent first."""
 
     NORMAL = "normal"
@@ -74,7 +83,7 @@ class Priority(str, enum.Enum):
         return {"urgent": 0, "high": 1, "normal": 2}[self.value]
 
 
-class ReplyStatus(str, enum.Enum):
+class ReplyStatus(enum.StrEnum):
     """``status`` of a wb_queue reply."""
 
     SUCCESS = "success"
@@ -82,7 +91,7 @@ class ReplyStatus(str, enum.Enum):
     PARTIAL = "partial"
 
 
-class ResponseType(str, enum.Enum):
+class ResponseType(enum.StrEnum):
     """``response.type`` of a wb_queue reply."""
 
     TEXT = "text"
@@ -90,7 +99,7 @@ class ResponseType(str, enum.Enum):
     DOCUMENT = "document"
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Speaker of one ``conversationHistory`` turn."""
 
     USER = "user"
@@ -111,7 +120,9 @@ class InboundMessage(_Wire):
 
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     message_id: str = Field(min_length=1, max_length=256)
-    timestamp: int = Field(ge=0)
+    timestamp: int = Field(ge=0, le=MAX_TIMESTAMP)
+
+    _whole_seconds = field_validator("timestamp", mode="before")(lambda v: _whole(v))
 
 
 class HistoryTurn(_Wire):
@@ -141,12 +152,14 @@ class AgentRequest(_Wire):
     """A message on ``ag_queue``: one customer message to be answered by an agent."""
 
     message_id: str = Field(min_length=1, max_length=256)
-    timestamp: int = Field(ge=0)
+    timestamp: int = Field(ge=0, le=MAX_TIMESTAMP)
     task_type: TaskType
     contact: Contact
     message: InboundMessage
     context: ConversationContext = Field(default_factory=ConversationContext)
     metadata: RequestMetadata = Field(default_factory=RequestMetadata)
+
+    _whole_seconds = field_validator("timestamp", mode="before")(lambda v: _whole(v))
 
 
 class ReplyContact(_Wire):

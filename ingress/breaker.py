@@ -15,7 +15,7 @@ from collections.abc import Callable
 __all__ = ["BreakerState", "CircuitBreaker"]
 
 
-class BreakerState(str, enum.Enum):
+class BreakerState(enum.StrEnum):
     """Where the breaker is."""
 
     CLOSED = "closed"

@@ -12,8 +12,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from cluster.logs import configure_logging
 from cluster.broker_metrics import BrokerMetricsCollector
+from cluster.logs import configure_logging
 from cluster.metrics import BrokerMetrics, ClusterMetrics, serve_metrics
 from cluster.settings import Settings
 from ingress.ports import HandlePool, HandlePublisher
@@ -27,7 +27,7 @@ log = logging.getLogger("agentcluster.ingress")
 class IngressDeployment:
     """Serve user class: builds the :class:`Ingress` on the pool and publisher handles."""
 
-    async def __init__(self, settings: Settings, pool: Any, publisher: Any) -> None:
+    async def __init__(self, settings: Settings, pool: Any, publisher: Any) -> None:  # type: ignore[misc]
         configure_logging(settings.log_level, settings.log_format)
         self._settings = settings
         registry = CollectorRegistry()

@@ -224,7 +224,9 @@ class Ingress:
                 await self._requeue(ticket.item.message)
                 raise
             except Exception:
-                log.exception("unexpected ingress error; requeueing", extra={"message_id": ticket.item.request.message_id})
+                log.exception(
+                    "unexpected ingress error; requeueing", extra={"message_id": ticket.item.request.message_id}
+                )
                 await self._requeue(ticket.item.message)
             finally:
                 self._running -= 1
@@ -241,7 +243,9 @@ class Ingress:
             return
         age = time.time() - self._enqueued_at(job)
         if age * 1000 > self._topology.agent_ttl_ms:
-            await self._give_up(job, AgentTimeoutError(f"expired: waited {age:.1f}s, longer than the queue TTL"), "expired")
+            await self._give_up(
+                job, AgentTimeoutError(f"expired: waited {age:.1f}s, longer than the queue TTL"), "expired"
+            )
             return
         try:
             result = await asyncio.wait_for(self._pool.run(message.body), self._settings.max_processing_time + 30)
@@ -322,8 +326,12 @@ class Ingress:
         self.counts["retried"] += 1
         log.info(
             "request parked for retry",
-            extra={"message_id": job.request.message_id, "retry_count": meta.retry_count + 1, "queue": queue,
-                   "error": error.code},
+            extra={
+                "message_id": job.request.message_id,
+                "retry_count": meta.retry_count + 1,
+                "queue": queue,
+                "error": error.code,
+            },
         )
         await self._ack(job.message)
 
@@ -399,7 +407,8 @@ class Ingress:
     async def _open_breaker(self) -> None:
         self._metrics.breaker_open.set(1)
         log.warning(
-            "model circuit breaker open: pausing consumption for %.1fs", self._breaker.cooldown,
+            "model circuit breaker open: pausing consumption for %.1fs",
+            self._breaker.cooldown,
             extra={"failures": self._breaker.consecutive_failures},
         )
         await self._cancel_consumer()

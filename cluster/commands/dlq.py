@@ -14,7 +14,8 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dlq`` with ``list`` and ``replay``."""
     parser = subparsers.add_parser(
-        "dlq", help="list or replay dead-lettered requests",
+        "dlq",
+        help="list or replay dead-lettered requests",
         description="Dead letters of ag_queue (dlx_agent) carry the reason they were given up on. "
         "`list` shows them without removing them; `replay` sends chosen ones back to ag_queue with "
         "retryCount reset to 0.",
@@ -69,6 +70,6 @@ def _replay(args: argparse.Namespace) -> int:
     for note in skipped:
         print(f"skipped  {note}")
     missing = (ids or set()) - set(replayed)
-    for message_id in sorted(missing - {s.split(':')[0] for s in skipped}):
+    for message_id in sorted(missing - {s.split(":")[0] for s in skipped}):
         print(f"not found {message_id}")
     return 0 if not skipped else 1

@@ -27,14 +27,17 @@ within DRAIN_TIMEOUT, the rest is requeued. Nothing is lost."""
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``run``."""
     parser = subparsers.add_parser(
-        "run", help="deploy the cluster and serve until Ctrl-C", description=DESCRIPTION,
+        "run",
+        help="deploy the cluster and serve until Ctrl-C",
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--address", help="Ray cluster to join ('auto' or host:port); default: start a local head")
     parser.add_argument("--num-cpus", type=float, default=None, help="logical CPUs of a local head (default: all)")
     parser.add_argument("--detach", action="store_true", help="deploy and exit; stop later with `agentcluster stop`")
     parser.add_argument(
-        "--local-stack", action="store_true",
+        "--local-stack",
+        action="store_true",
         help="also run the webhook service and the local WhatsApp sandbox in this process (what `make run` does)",
     )
     parser.set_defaults(func=_run)

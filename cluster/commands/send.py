@@ -22,7 +22,8 @@ __all__ = ["build_request", "register"]
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``send``."""
     parser = subparsers.add_parser(
-        "send", help="publish a request to ag_queue and wait for its reply",
+        "send",
+        help="publish a request to ag_queue and wait for its reply",
         description="Publish one request in the spec's format (from flags or a JSON file) and print the reply "
         "from wb_queue when it arrives. Other replies met while waiting are put back. If a webhook service "
         "consumes wb_queue too, it may take the reply first; send then says so after --wait seconds.",
@@ -67,8 +68,12 @@ async def _roundtrip(settings: Settings, body: bytes, wait: float) -> dict[str, 
     try:
         channel = await connection.channel(publisher_confirms=True)
         await channel.default_exchange.publish(
-            aio_pika.Message(body, content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                             message_id=request.message_id),
+            aio_pika.Message(
+                body,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=request.message_id,
+            ),
             settings.agent_queue,
             mandatory=True,
         )

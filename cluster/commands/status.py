@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from typing import Any
 
 from cluster.settings import Settings, load_settings
 
@@ -14,7 +15,8 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``status``."""
     parser = subparsers.add_parser(
-        "status", help="health, in-flight work, breaker and queue depths",
+        "status",
+        help="health, in-flight work, breaker and queue depths",
         description="Print whether the ingress is consuming, pool replicas, requests in flight, the circuit "
         "breaker and the depth of every queue. Exit code 0 when healthy (consuming, breaker closed), 1 otherwise.",
     )
@@ -37,21 +39,22 @@ async def _queues(settings: Settings) -> dict[str, dict[str, int] | None]:
         await connection.close()
 
 
-def collect(settings: Settings, address: str) -> dict[str, object]:
+def collect(settings: Settings, address: str) -> dict[str, Any]:
     """Everything ``status`` prints, as one dict (``healthy`` included)."""
     from ray import serve
 
     from cluster import runtime
     from cluster.app import APP_NAME
 
-    report: dict[str, object] = {"queues": asyncio.run(_queues(settings))}
+    report: dict[str, Any] = {"queues": asyncio.run(_queues(settings))}
     try:
         runtime.init_ray(address)
         app = serve.status().applications.get(APP_NAME)
         report["app"] = app.status.value if app else "NOT_DEPLOYED"
         if app:
             report["deployments"] = {
-                name: {"status": d.status.value, "replicas": dict(d.replica_states)} for name, d in app.deployments.items()
+                name: {"status": d.status.value, "replicas": dict(d.replica_states)}
+                for name, d in app.deployments.items()
             }
             report["ingress"] = runtime.ingress_status()
     except Exception as exc:
@@ -73,13 +76,13 @@ def _status(args: argparse.Namespace) -> int:
         print(f"app: {report.get('app', 'unknown')}   healthy: {'yes' if report['healthy'] else 'NO'}")
         if report.get("error"):
             print(f"error: {report['error']}")
-        for name, dep in (report.get("deployments") or {}).items():  # type: ignore[union-attr]
+        for name, dep in (report.get("deployments") or {}).items():
             print(f"  {name:<10} {dep['status']:<10} replicas {dep['replicas']}")
         if isinstance(ingress, dict) and ingress:
             keys = ("consuming", "breaker", "in_flight", "waiting", "consumed", "replied", "retried", "dead_lettered")
             print("  ingress    " + "  ".join(f"{k}={ingress.get(k)}" for k in keys))
         print("queues:")
-        for name, state in report["queues"].items():  # type: ignore[union-attr]
+        for name, state in report["queues"].items():
             text = "missing" if state is None else f"{state['messages']:>6} messages  {state['consumers']} consumers"
             print(f"  {name:<28} {text}")
     return 0 if report["healthy"] else 1

@@ -12,7 +12,8 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``stop``."""
     parser = subparsers.add_parser(
-        "stop", help="drain and remove a deployed cluster",
+        "stop",
+        help="drain and remove a deployed cluster",
         description="Stop consuming ag_queue, let running work finish within --timeout (default DRAIN_TIMEOUT), "
         "requeue the rest, then delete the Serve application. Nothing is lost or dead-lettered.",
     )

@@ -27,17 +27,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     declare = actions.add_parser(
-        "declare", help="create every exchange, queue and binding (idempotent)",
+        "declare",
+        help="create every exchange, queue and binding (idempotent)",
         description="Create what is missing; fail with a clear message if a live queue differs.",
     )
     declare.set_defaults(func=_declare)
     verify = actions.add_parser(
-        "verify", help="check the live queues against the contract; create nothing",
+        "verify",
+        help="check the live queues against the contract; create nothing",
         description="Exit 0 when every queue exists with exactly the expected arguments, 1 otherwise.",
     )
     verify.set_defaults(func=_verify)
     export = actions.add_parser(
-        "export", help="write a RabbitMQ definitions file",
+        "export",
+        help="write a RabbitMQ definitions file",
         description="Write the topology as a definitions file for `rabbitmqctl import_definitions`.",
     )
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")

@@ -129,13 +129,16 @@ class Broker:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         channel = await self.connection.channel()
         await channel.default_exchange.publish(
-            aio_pika.Message(data, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, content_type="application/json",
-                             **props),
+            aio_pika.Message(
+                data, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, content_type="application/json", **props
+            ),
             self.settings.agent_queue,
         )
         await channel.close()
 
-    async def collect(self, queue: str, count: int, timeout: float = 60.0) -> list[aio_pika.abc.AbstractIncomingMessage]:
+    async def collect(
+        self, queue: str, count: int, timeout: float = 60.0
+    ) -> list[aio_pika.abc.AbstractIncomingMessage]:
         """Take ``count`` messages off ``queue`` (acking them), or fail after ``timeout``."""
         channel = await self.connection.channel()
         q = await channel.get_queue(queue, ensure=False)
@@ -157,8 +160,12 @@ class Broker:
         out = []
         for message in await self.collect(self.settings.webhook_queue, count, timeout):
             reply = json.loads(message.body)
-            reply["_amqp"] = {"message_id": message.message_id, "correlation_id": message.correlation_id,
-                              "content_type": message.content_type, "delivery_mode": int(message.delivery_mode)}
+            reply["_amqp"] = {
+                "message_id": message.message_id,
+                "correlation_id": message.correlation_id,
+                "content_type": message.content_type,
+                "delivery_mode": int(message.delivery_mode),
+            }
             out.append(reply)
         return out
 

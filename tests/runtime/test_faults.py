@@ -30,14 +30,18 @@ def _close_connections(fragment: str) -> int:
     """Close the broker connections whose name contains ``fragment``; returns how many."""
     out = subprocess.run(
         ["rabbitmqctl", "list_connections", "pid", "client_properties", "-q"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     closed = 0
     for line in out.splitlines():
         if fragment in line:
             pid = line.split("\t", 1)[0].strip()
-            subprocess.run(["rabbitmqctl", "close_connection", pid, "test"], check=True, timeout=60,
-                           capture_output=True)
+            subprocess.run(
+                ["rabbitmqctl", "close_connection", pid, "test"], check=True, timeout=60, capture_output=True
+            )
             closed += 1
     return closed
 

@@ -36,7 +36,11 @@ def test_given_three_nodes_then_replicas_spread_and_removing_a_worker_loses_noth
     }
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.runtime.multinode"], cwd=root, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "tests.runtime.multinode"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("REPORT ")]

@@ -95,9 +95,10 @@ async def test_given_known_traffic_when_scraped_over_http_then_every_counter_mat
 ) -> None:
     caplog.set_level(logging.INFO)
     q_ag, q_wb = stack.settings.agent_queue, stack.settings.webhook_queue
-    ok = [make_request(text, 100 + i) for i, text in enumerate(
-        ["What are your opening hours?", "Where are you located?", "Hello there!"]
-    )]
+    ok = [
+        make_request(text, 100 + i)
+        for i, text in enumerate(["What are your opening hours?", "Where are you located?", "Hello there!"])
+    ]
     retried = make_request("Where are you located? #transient-until=1", 200)
     dead = make_request("Hi #permanent", 201)
     for request in [*ok, retried, dead]:
@@ -122,7 +123,9 @@ async def test_given_known_traffic_when_scraped_over_http_then_every_counter_mat
     assert _value(samples, "agentcluster_dead_letters_total", reason="invalid") == 1
     assert _value(samples, "agentcluster_failures_total", type="MODEL_UNAVAILABLE") == 1
     assert _value(samples, "agentcluster_processing_seconds_count", task_type="conversation") == 4
-    tools = {dict(labels)["tool"]: v for (name, labels), v in samples.items() if name == "agentcluster_tools_used_total"}
+    tools = {
+        dict(labels)["tool"]: v for (name, labels), v in samples.items() if name == "agentcluster_tools_used_total"
+    }
     from_replies: dict[str, float] = {}
     for reply in replies:
         for tool in reply["agentMetadata"]["toolsUsed"]:

@@ -43,8 +43,12 @@ async def test_given_the_spec_example_when_consumed_then_a_full_reply_with_deter
     assert meta["tokensUsed"] > 0 and meta["processingTime"] > 0
     assert reply["error"] is None
     amqp = reply["_amqp"]
-    assert amqp == {"message_id": reply["messageId"], "correlation_id": body["messageId"],
-                    "content_type": "application/json", "delivery_mode": 2}
+    assert amqp == {
+        "message_id": reply["messageId"],
+        "correlation_id": body["messageId"],
+        "content_type": "application/json",
+        "delivery_mode": 2,
+    }
 
 
 async def test_given_200_requests_from_20_contacts_then_single_flight_and_ordered_replies(
