@@ -441,5 +441,5 @@ class Ingress:
         if found is None or found[1] == 0:
             log.warning("ag_queue has no consumer (server-side cancel or queue lost); consuming again")
             await declare_topology(self._connection, self._topology)
-            self._consumer_tag = None
+            await self._cancel_consumer()  # forget the stale tag so a reconnect does not restore it too
             await self._consume()

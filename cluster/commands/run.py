@@ -48,11 +48,30 @@ def _step(text: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from cluster import runtime
     from cluster.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format if not sys.stderr.isatty() else "text")
-    return asyncio.run(_main(settings, args))
+    print(f"agentcluster: model={settings.model} database={_safe_db(settings.database_url)}", flush=True)
+    _step(f"RabbitMQ {settings.amqp_url_safe()}: declaring and verifying the topology")
+    asyncio.run(_prepare_broker(settings))
+    _step("Ray: " + (f"joining {args.address}" if args.address else "starting a local head (takes a few seconds)"))
+    started = time.monotonic()
+    # Ray is started from the main thread so that it can install its own signal handlers.
+    info = runtime.init_ray(args.address, num_cpus=args.num_cpus)
+    _step(f"Ray ready in {time.monotonic() - started:.1f}s; deploying Ingress, AgentPool, Publisher")
+    runtime.deploy(settings)
+    status = runtime.wait_until_consuming(300.0)
+    dashboard = info.get("dashboard_url") or ""
+    print(f"agentcluster: consuming {settings.agent_queue} → replies on {settings.webhook_queue}")
+    print(f"  dashboard  {'http://' + dashboard if dashboard and '://' not in dashboard else dashboard or '-'}")
+    host = "127.0.0.1" if not args.address else "<ingress node>"
+    print(f"  metrics    http://{host}:{status.get('metrics_port')}/metrics")
+    if args.detach:
+        print("deployed; stop with `agentcluster stop`")
+        return 0
+    return asyncio.run(_serve(settings, args))
 
 
 async def _prepare_broker(settings: Settings) -> None:
@@ -66,21 +85,25 @@ async def _prepare_broker(settings: Settings) -> None:
         await connection.close()
 
 
-async def _main(settings: Settings, args: argparse.Namespace) -> int:
+async def _app_gone() -> None:
+    """Return when the application has been deleted (e.g. by `agentcluster stop`)."""
+    from ray import serve
+
+    from cluster.app import APP_NAME
+
+    while True:
+        await asyncio.sleep(5.0)
+        try:
+            apps = await asyncio.to_thread(lambda: serve.status().applications)
+        except Exception:
+            continue
+        if APP_NAME not in apps:
+            return
+
+
+async def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from cluster import runtime
 
-    print(f"agentcluster: model={settings.model} database={_safe_db(settings.database_url)}", flush=True)
-    _step(f"RabbitMQ {settings.amqp_url_safe()}: declaring and verifying the topology")
-    await _prepare_broker(settings)
-    _step("Ray: " + (f"joining {args.address}" if args.address else "starting a local head (takes a few seconds)"))
-    started = time.monotonic()
-    info = await asyncio.to_thread(runtime.init_ray, args.address, num_cpus=args.num_cpus)
-    _step(f"Ray ready in {time.monotonic() - started:.1f}s; deploying Ingress, AgentPool, Publisher")
-    await asyncio.to_thread(runtime.deploy, settings)
-    status = await asyncio.to_thread(runtime.wait_until_consuming, 300.0)
-    print(f"agentcluster: consuming {settings.agent_queue} → replies on {settings.webhook_queue}")
-    print(f"  dashboard  {info.get('dashboard_url') or '(not running)'}")
-    print(f"  metrics    http://<ingress node>:{status.get('metrics_port')}/metrics")
     stack = None
     if args.local_stack:
         from webhook.service import start_webhook_stack
@@ -90,21 +113,25 @@ async def _main(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  sandbox    {stack.sandbox_url}/sent   (local stand-in for the Wasender API)")
         if stack.metrics_url:
             print(f"  webhook metrics {stack.metrics_url}")
-        print("  try it:    agentcluster demo   (in another terminal)")
-    if args.detach:
-        print("deployed; stop with `agentcluster stop`")
-        return 0
+        print("  try it:    .venv/bin/agentcluster demo   (in another terminal)")
     print("Ctrl-C to drain and stop.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    print("\nagentcluster: draining…", flush=True)
-    counts = await asyncio.to_thread(runtime.shutdown_app, settings.drain_timeout)
+    stopper = asyncio.create_task(stop.wait())
+    gone = asyncio.create_task(_app_gone())
+    await asyncio.wait({stopper, gone}, return_when=asyncio.FIRST_COMPLETED)
+    counts: dict[str, int] = {}
+    if gone.done():
+        print("agentcluster: the application was stopped elsewhere", flush=True)
+    else:
+        gone.cancel()
+        print("\nagentcluster: draining…", flush=True)
+        counts = await asyncio.to_thread(runtime.shutdown_app, settings.drain_timeout)
     if stack is not None:
         await stack.stop()
-    print(f"agentcluster: stopped ({counts})")
+    print(f"agentcluster: stopped {counts}".rstrip())
     return 0
 
 

@@ -185,3 +185,33 @@ async def test_given_priorities_when_one_worker_then_urgent_runs_first(
     order = [r["originalMessageId"] for r in replies]
     assert order[0] == blocker["messageId"]
     assert order[1] == urgent["messageId"], "the urgent request overtakes waiting normal ones"
+
+
+async def test_given_load_when_the_pool_autoscales_then_it_grows_from_min_towards_max(
+    deploy: Any, runtime_settings: Any, broker: Broker
+) -> None:
+    from ray import serve
+
+    settings = runtime_settings.model_copy(
+        update={"pool_min_replicas": 1, "pool_max_replicas": 2, "concurrent_tasks": 2, "prefetch": 40}
+    )
+    await deploy(settings)
+
+    def replicas() -> int:
+        app = serve.status().applications["agentcluster"]
+        return int(app.deployments["AgentPool"].replica_states.get("RUNNING", 0))
+
+    assert await asyncio.to_thread(replicas) == 1
+    requests = [make_request(f"busy {i} #sleep=1.0", i) for i in range(40)]
+    for request in requests:
+        await broker.publish(request)
+    seen = 1
+    for _ in range(120):
+        seen = max(seen, await asyncio.to_thread(replicas))
+        if seen == 2:
+            break
+        await asyncio.sleep(0.5)
+    replies = await broker.replies(40, timeout=120)
+
+    assert seen == 2, "the pool did not scale up under load"
+    assert len(replies) == 40
