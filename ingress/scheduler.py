@@ -75,10 +75,15 @@ class LaneScheduler(Generic[T]):
     def drain_waiting(self) -> list[T]:
         """Remove and return every item not yet handed out (ready or behind a lane head)."""
         items = [t.item for t in sorted(self._ready)]
+        # A lane whose head was still ready has nothing out: forget it, or its next submit
+        # would queue behind a head that never comes back and the contact would stall.
+        idle = {t.lane for t in self._ready}
         self._ready.clear()
-        for lane in self._lanes.values():
+        for name, lane in list(self._lanes.items()):
             items.extend(t.item for t in lane)
             lane.clear()
+            if name in idle:
+                del self._lanes[name]
         return items
 
     @property

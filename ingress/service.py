@@ -241,6 +241,11 @@ class Ingress:
             self.counts["duplicates"] += 1
             await self._ack(message)
             return
+        if self._breaker.state is BreakerState.OPEN:
+            # Delivered in the window between opening the breaker and the broker honouring the
+            # cancel: back to the queue rather than burning a retry on a provider that is down.
+            await self._requeue(message)
+            return
         age = time.time() - self._enqueued_at(job)
         if age * 1000 > self._topology.agent_ttl_ms:
             await self._give_up(
