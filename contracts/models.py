@@ -12,6 +12,7 @@ Timestamps follow the spec's example (Unix seconds). Requests stamped in millise
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 __all__ = [
     "MAX_TEXT_CHARS",
+    "MAX_TIMESTAMP",
     "AgentMetadata",
     "AgentReply",
     "AgentRequest",
@@ -46,8 +48,8 @@ MAX_TIMESTAMP = 10**13
 
 def _whole(value: object) -> object:
     """Accept a fractional timestamp (``Date.now() / 1000``) by dropping the fraction."""
-    if isinstance(value, float) and value.is_integer() is False and value == value:
-        return int(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return math.floor(value)
     return value
 
 

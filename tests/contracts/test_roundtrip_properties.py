@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from contracts.codec import decode_request, encode
 from contracts.models import (
     MAX_TEXT_CHARS,
+    MAX_TIMESTAMP,
     AgentRequest,
     Contact,
     ConversationContext,
@@ -23,7 +24,7 @@ from contracts.models import (
 )
 
 ids = st.text(min_size=1, max_size=64)
-timestamps = st.integers(min_value=0, max_value=2**53)
+timestamps = st.integers(min_value=0, max_value=MAX_TIMESTAMP)
 scalars = (
     st.none()
     | st.booleans()

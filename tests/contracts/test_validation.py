@@ -33,7 +33,8 @@ def reason_of(obj: Any, limits: DecodeLimits | None = None) -> str:
         ("metadata.retryCount", "zero", "metadata.retryCount"),
         ("timestamp", -5, "timestamp"),
         ("timestamp", "yesterday", "timestamp"),
-        ("message.timestamp", 1.5, "message.timestamp"),
+        ("message.timestamp", 10**13 + 1, "message.timestamp"),
+        ("timestamp", 1e300, "timestamp"),
         ("message.text", "", "message.text"),
         ("message.text", "x" * (MAX_TEXT_CHARS + 1), "message.text"),
         ("message.text", 42, "message.text"),
@@ -204,3 +205,14 @@ def test_given_an_invalid_reply_field_when_decoded_then_the_poison_reason_names_
 def test_given_a_reply_without_error_when_decoded_then_error_is_none(reply_dict: dict[str, Any]) -> None:
     reply = decode_reply(json.dumps(with_value(reply_dict, "error", None)).encode())
     assert reply.error is None
+
+
+def test_given_a_fractional_timestamp_when_decoded_then_the_fraction_is_dropped() -> None:
+    import json
+
+    from contracts.codec import decode_request
+    from tests.contracts.spec_examples import concrete_request
+
+    request = concrete_request()
+    request["timestamp"] = 1700000000.75  # JavaScript's Date.now() / 1000
+    assert decode_request(json.dumps(request).encode()).timestamp == 1700000000

@@ -1,0 +1,23 @@
+"""The conversation agent: an ADK ``LlmAgent`` with its own instruction and tools, model injected."""
+
+from __future__ import annotations
+
+from google.adk.agents import LlmAgent
+from google.adk.models.base_llm import BaseLlm
+from google.genai import types
+
+from agents.conversation import prompt, tools
+
+__all__ = ["build_agent"]
+
+
+def build_agent(model: BaseLlm | str) -> LlmAgent:
+    """Build the conversation agent around ``model`` (built once per replica, shared by every run)."""
+    return LlmAgent(
+        name="conversation_agent",
+        model=model,
+        description=prompt.DESCRIPTION,
+        instruction=prompt.INSTRUCTION,
+        tools=[tools.get_business_info, tools.list_services_and_prices, tools.search_knowledge],
+        generate_content_config=types.GenerateContentConfig(temperature=0.2),
+    )
