@@ -90,6 +90,7 @@ async def amqp(rabbitmq: None, settings: Settings) -> AsyncIterator[object]:
         channel = await connection.channel()
         for queue in settings.topology().queues:
             await channel.queue_delete(queue.name)
+        await channel.queue_delete(f"{settings.dlx_agent}.monitor")  # the webhook's dead-letter monitor
         for exchange in settings.topology().exchanges:
             await channel.exchange_delete(exchange.name)
         await connection.close()

@@ -7,6 +7,11 @@ takes the normal delivery path (ledger, rate limit, retries, admin alert), keyed
 ``reply_id(request messageId)`` as the agent side's own error reply, so the customer gets one
 fallback whichever of the two arrives first, and none when a real answer was already sent.
 A body with no readable contact cannot be answered: it is logged and dropped.
+
+The monitor reads its own queue, ``<dlx_agent>.monitor``, bound to the ``dlx_agent`` fanout
+exchange beside the ``dlx_agent`` queue. Each dead letter is therefore copied: the monitor
+consumes its copy, and the one in ``dlx_agent`` stays for operators (``agentcluster dlq list``
+shows the reason, ``dlq replay`` sends it back once the cause is fixed).
 """
 
 from __future__ import annotations
@@ -24,9 +29,14 @@ from webhook.amqp import ConfirmedPublisher
 from webhook.ledger import FINAL_STATES, Ledger, delivery_key
 from webhook.worker import QueueWorker
 
-__all__ = ["DeadLetterMonitor"]
+__all__ = ["DeadLetterMonitor", "monitor_queue"]
 
 log = logging.getLogger("webhook.dlx_monitor")
+
+
+def monitor_queue(topology: Topology) -> str:
+    """The monitor's copy of the dead letters: ``dlx_agent.monitor``."""
+    return f"{topology.dlx_agent}.monitor"
 
 
 class DeadLetterMonitor(QueueWorker):
@@ -37,10 +47,20 @@ class DeadLetterMonitor(QueueWorker):
     def __init__(
         self, connection: AbstractRobustConnection, topology: Topology, publisher: ConfirmedPublisher, ledger: Ledger
     ) -> None:
-        super().__init__(connection, topology.dlx_agent, prefetch=10)
+        super().__init__(connection, monitor_queue(topology), prefetch=10)
         self.topology = topology
         self.publisher = publisher
         self.ledger = ledger
+
+    async def start(self) -> None:
+        """Declare and bind the monitor's own queue, then consume it."""
+        channel = await self.connection.channel()
+        try:
+            queue = await channel.declare_queue(monitor_queue(self.topology), durable=True)
+            await queue.bind(self.topology.dlx_agent)
+        finally:
+            await channel.close()
+        await super().start()
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         """Publish the fallback reply for one dead-lettered request, then ack."""

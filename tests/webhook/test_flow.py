@@ -178,8 +178,9 @@ async def test_given_the_sandbox_down_beyond_all_retries_when_a_reply_is_due_the
 
 
 async def _queues_empty(amqp: Any, cfg: Settings) -> bool:
+    """Every queue drained, but the ``dlx_agent`` queue, which keeps dead letters for operators."""
     topology = cfg.topology()
-    names = [q.name for q in topology.queues]
+    names = [q.name for q in topology.queues if q.name != topology.dlx_agent] + [f"{topology.dlx_agent}.monitor"]
     for name in names:
         state = await queue_state(amqp, name)
         if state is not None and state[0]:
@@ -201,6 +202,8 @@ async def test_given_a_request_dead_lettered_by_the_agent_side_when_monitored_th
     finally:
         await rejecting.stop()
     assert sent == [{"msgId": 1, "to": PHONE, "text": FALLBACK_TEXT, "at": sent[0]["at"]}]
+    kept = await queue_state(amqp, cfg.dlx_agent)
+    assert kept is not None and kept[0] == 1, "the dead letter stays in dlx_agent for `agentcluster dlq`"
 
 
 async def test_given_an_error_reply_and_a_dead_letter_for_one_request_when_both_arrive_then_one_fallback(
