@@ -8,8 +8,10 @@ Rows (all against the local RabbitMQ, each on its own unique queues):
 (s) seed       the spec's shape: one process, prefetch 1 (the baseline users start from)
 
 Each row runs with the zero-latency scripted model; (b), (c) and (s) also with a model that
-takes 2 s per call at 128 in flight (where the ideal is 128 / 2 s = 64 messages/s).
-"Overhead" is end-to-end latency (publish → reply consumed) minus the model's own time.
+takes 2 s per run (the scripted agent makes two model calls, a tool call and the answer, of
+1 s each) at 128 in flight, where the ideal is 128 / 2 s = 64 messages/s, and the pipeline
+once more at half that load (64 in flight). "Overhead" is end-to-end latency (publish →
+reply consumed) minus the model's own 2 s.
 
     .venv/bin/python -m bench.bench_pipeline            # full run (~3 minutes)
     .venv/bin/python -m bench.bench_pipeline --quick    # smaller counts
@@ -32,7 +34,8 @@ from cluster.broker import connect, declare_topology
 from cluster.settings import Settings, load_settings
 from contracts.codec import decode_request, encode, success_reply
 
-LATENCY_MODEL = "chaos:scripted?latency=2.0"
+LATENCY_MODEL = "chaos:scripted?latency=1.0"  # two model calls per run: 2 s of model time
+MODEL_SECONDS = 2.0
 
 
 def _settings(model: str, **extra: Any) -> Settings:
@@ -208,8 +211,10 @@ async def main(quick: bool) -> None:
     results["seed2"] = await _run_plain(LATENCY_MODEL, 1, 5, 1, with_engine=True)
     print("running (c) pipeline, 2 s model, 128 in flight", flush=True)
     results["pipe2"] = await _run_pipeline(LATENCY_MODEL, n_slow, 128, 64)
+    print("running (c) pipeline, 2 s model, half load (64 in flight)", flush=True)
+    results["pipe2half"] = await _run_pipeline(LATENCY_MODEL, n_slow // 2, 64, 64)
 
-    ideal = 128 / 2.0
+    ideal = 128 / MODEL_SECONDS
     print()
     print("| row | messages/s | overhead p50 ms | overhead p99 ms |")
     print("|---|---|---|---|")
@@ -217,9 +222,10 @@ async def main(quick: bool) -> None:
     print(_row("(s) seed prefetch-1, zero-latency model", results["seed0"], 0.0))
     print(_row("(b) one aio-pika process, zero-latency model", results["worker0"], 0.0))
     print(_row("(c) pipeline, zero-latency model", results["pipe0"], 0.0))
-    print(_row("(s) seed prefetch-1, 2 s model", results["seed2"], 2.0))
-    print(_row("(b) one aio-pika process, 2 s model, 128 in flight", results["worker2"], 2.0))
-    print(_row("(c) pipeline, 2 s model, 128 in flight", results["pipe2"], 2.0))
+    print(_row("(s) seed prefetch-1, 2 s model", results["seed2"], MODEL_SECONDS))
+    print(_row("(b) one aio-pika process, 2 s model, 128 in flight", results["worker2"], MODEL_SECONDS))
+    print(_row("(c) pipeline, 2 s model, 128 in flight", results["pipe2"], MODEL_SECONDS))
+    print(_row("(c) pipeline, 2 s model, half load (64 in flight)", results["pipe2half"], MODEL_SECONDS))
     print()
     print(f"(c)/(b) zero-latency: {results['pipe0']['rate'] / results['worker0']['rate']:.2f}x")
     print(f"(c)/(s) zero-latency: {results['pipe0']['rate'] / results['seed0']['rate']:.1f}x")
