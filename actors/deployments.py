@@ -3,7 +3,8 @@
 The plain classes (:class:`~actors.pool.AgentPoolReplica`,
 :class:`~actors.publisher.ReplyPublisher`) hold all behaviour and are tested without Ray;
 these shells only give them Serve's lifecycle: an async constructor that warms them up,
-``check_health`` and an async ``__del__`` that releases connections.
+an async ``__del__`` that releases connections. (No ``check_health``: a publisher whose
+robust connection is reconnecting is not broken, and a restart would not reconnect sooner.)
 """
 
 from __future__ import annotations
@@ -63,11 +64,6 @@ class PublisherDeployment:
     async def health(self) -> dict[str, object]:
         """Channel state and counters."""
         return self._publisher.health()
-
-    async def check_health(self) -> None:
-        """Unhealthy when the channel is closed and not coming back."""
-        if not self._publisher.health()["channel_open"]:
-            raise RuntimeError("publisher channel is closed")
 
     async def __del__(self) -> None:
         await self._publisher.stop()

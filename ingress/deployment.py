@@ -1,8 +1,8 @@
 """The ingress as a Ray Serve deployment: one replica that owns the ``ag_queue`` consume loop.
 
-Serve restarts the replica when ``check_health`` fails (lost broker connection that does not
-come back, a dead worker) and calls ``__del__`` on shutdown, which drains: stop consuming,
-requeue what has not started, finish what is running within DRAIN_TIMEOUT.
+Serve restarts the replica when ``check_health`` fails (a worker task died) and calls
+``__del__`` on shutdown, which drains: stop consuming, requeue what has not started, finish
+what is running within DRAIN_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -54,10 +54,14 @@ class IngressDeployment:
         return self._drained
 
     async def check_health(self) -> None:
-        """Unhealthy when the connection is gone for good or a worker died."""
-        state = self._ingress.status()
-        if self._drained is None and not state["connected"]:
-            raise RuntimeError("ingress lost its RabbitMQ connection")
+        """Unhealthy only when a worker or the watchdog died.
+
+        A lost broker connection is not a reason: the robust connection reconnects and
+        restores the consumer by itself, while a restarted replica would fail its constructor
+        for as long as the broker is down and Serve would give up on the deployment.
+        """
+        if self._drained is None:
+            self._ingress.check_alive()
 
     async def __del__(self) -> None:
         await self.drain()

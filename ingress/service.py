@@ -149,6 +149,12 @@ class Ingress:
             await self._connection.close()
         return {"requeued_waiting": requeued, **self.counts}
 
+    def check_alive(self) -> None:
+        """Raise when a worker or the watchdog has died (a bug: Serve should restart us)."""
+        for task in [*self._workers, *([self._watchdog] if self._watchdog else [])]:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"ingress task died: {task.exception()!r}")
+
     def status(self) -> dict[str, object]:
         """A snapshot for ``agentcluster status`` and health checks."""
         return {
