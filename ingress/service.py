@@ -11,7 +11,8 @@ older than queue TTL   error reply → dead letter ``expired`` (never run)
 transient failure      copy with ``retryCount+1`` to the retry wait queue → ack; once
                        ``maxRetries`` is spent: error reply → dead letter with reason
 permanent failure      error reply → dead letter with reason
-publisher unavailable  nack + requeue (nothing is acked that was not confirmed)
+publisher unavailable  publish retried after 0.2 s, 1 s, 3 s; then nack + requeue
+                       (nothing is acked that was not confirmed)
 shutdown / breaker     nack + requeue (no retry is burned)
 =====================  ===============================================================
 
@@ -58,6 +59,8 @@ log = logging.getLogger("agentcluster.ingress")
 
 _ENQUEUED_AT = "x-agentcluster-enqueued-at"
 _COMPLETED_MEMORY = 10_000
+#: Pauses between attempts to publish a reply before the delivery is requeued.
+_PUBLISH_BACKOFF = (0.2, 1.0, 3.0)
 
 
 @dataclass
@@ -269,13 +272,7 @@ class Ingress:
         self._breaker.record_success()
         self._metrics.breaker_open.set(0)
         self._record_result(result)
-        try:
-            await self._publisher.publish_reply(result.reply, result.reply_id, request.message_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("reply publish failed; requeueing", extra={"message_id": request.message_id, "error": str(exc)})
-            self._metrics.failures.labels("PUBLISH_FAILED").inc()
+        if not await self._publish_reply(result.reply, result.reply_id, request.message_id):
             await self._requeue(message)
             return
         self._remember(request.message_id)
@@ -292,6 +289,27 @@ class Ingress:
             },
         )
         await self._ack(message)
+
+    async def _publish_reply(self, body: bytes, reply_id: str, request_id: str) -> bool:
+        """Publish a reply, retrying a failed publish a few times before giving the delivery back.
+
+        The agent's answer is kept while the publisher recovers (a broker hiccup, a publisher
+        replica restarting): requeueing at once would run the agent again, and again, for as
+        long as the publisher is down.
+        """
+        for attempt, pause in enumerate((*_PUBLISH_BACKOFF, None)):
+            try:
+                await self._publisher.publish_reply(body, reply_id, request_id)
+                return True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._metrics.failures.labels("PUBLISH_FAILED").inc()
+                log.warning("reply publish failed (attempt %d): %s", attempt + 1, exc, extra={"message_id": request_id})
+                if pause is None or self._stopping:
+                    return False
+                await asyncio.sleep(pause)
+        return False
 
     def _record_result(self, result: Any) -> None:
         self._metrics.processing.labels(result.task_type).observe(result.processing_time)
@@ -350,10 +368,7 @@ class Ingress:
         """Error reply, then dead letter with the reason, then ack."""
         request = job.request
         reply = error_reply(request.message_id, request.contact, error)
-        try:
-            await self._publisher.publish_reply(encode(reply), reply.message_id, request.message_id)
-        except Exception as exc:
-            log.warning("error reply publish failed; requeueing: %s", exc, extra={"message_id": request.message_id})
+        if not await self._publish_reply(encode(reply), reply.message_id, request.message_id):
             await self._requeue(job.message)
             return
         self._remember(request.message_id)

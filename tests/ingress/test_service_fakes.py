@@ -215,9 +215,7 @@ async def test_given_many_requests_of_three_contacts_when_answered_then_one_at_a
         assert [m for m in replied if m in mine] == mine, "one contact's replies leave in arrival order"
 
 
-async def test_given_the_publisher_fails_on_the_reply_when_the_request_comes_back_then_it_is_answered_once(
-    start: Start,
-) -> None:
+async def test_given_one_failed_reply_publish_then_it_is_retried_without_rerunning_the_agent(start: Start) -> None:
     h = await start(fail={"publish_reply": 1})
     request = make_request("Hello")
 
@@ -229,6 +227,26 @@ async def test_given_the_publisher_fails_on_the_reply_when_the_request_comes_bac
         "run",
         "publish_reply:start",
         "publish_reply:failed",
+        "publish_reply:start",
+        "publish_reply:end",
+        "ack",
+    ], "the answer is kept while the publisher recovers; acked only after the confirmed publish"
+    assert h.reply(mid)["status"] == "success"
+
+
+async def test_given_the_publisher_down_beyond_the_retries_when_the_request_comes_back_then_it_is_answered_once(
+    start: Start,
+) -> None:
+    h = await start(fail={"publish_reply": 4})
+    request = make_request("Hello")
+
+    mid = await h.publish(request)
+    await h.settled(mid)
+    await h.drain()
+
+    assert h.log.kinds(mid) == [
+        "run",
+        *["publish_reply:start", "publish_reply:failed"] * 4,
         "nack:requeue",
         "run",
         "publish_reply:start",
