@@ -51,13 +51,17 @@ def _describe(message: AbstractIncomingMessage) -> DeadLetter:
         first: Any = deaths[0] if isinstance(deaths, list) and deaths else {}
         reason = f"broker: {first.get('reason', 'unknown')} from {first.get('queue', '?')}" if first else "unknown"
     contact = None
-    message_id = message.message_id
+    message_id = None  # the request's own messageId; the AMQP message_id may be anything
     try:
         data = json.loads(message.body)
-        contact = str(data.get("contact", {}).get("phoneNumber")) if isinstance(data, dict) else None
-        message_id = message_id or (data.get("messageId") if isinstance(data, dict) else None)
     except ValueError:
-        pass
+        data = None
+    if isinstance(data, dict):
+        raw_contact = data.get("contact")
+        if isinstance(raw_contact, dict) and raw_contact.get("phoneNumber"):
+            contact = str(raw_contact["phoneNumber"])
+        if isinstance(data.get("messageId"), str):
+            message_id = data["messageId"]
     code = headers.get(HEADER_ERROR_CODE)
     return DeadLetter(message_id, str(reason), str(code) if code else None, contact, message.body)
 
