@@ -1,13 +1,18 @@
 """Full-text search over the shipped knowledge base (``agents/knowledge/*.md``) with SQLite FTS5.
 
-Each ``## `` section of a markdown file is one document. The index lives in an in-memory
-SQLite database built once per engine (a few dozen rows, well under a millisecond to query),
-so a search is pure CPU on data already in memory and does not touch the disk or the network.
+Each ``## `` section of a markdown file is one document: its title, its body, and the words of
+an optional ``<!-- keywords: ... -->`` comment in the section (the other ways customers ask for
+it, e.g. "momo" or "Entebbe"; indexed but never shown, since the body is what a reply quotes).
+The index lives in an in-memory SQLite database built once per engine (a few dozen rows, well
+under a millisecond to query), so a search is pure CPU on data already in memory and does not
+touch the disk or the network.
 
 The customer's words are never passed to FTS5 as a query expression: they are reduced to
-alphanumeric terms, each quoted, and OR-ed together, so punctuation in a WhatsApp message can
-not be a syntax error and nothing the model writes can change the query's shape. Results are
-ranked with BM25.
+alphanumeric terms without stop words (question words, pronouns, "much", "does", WhatsApp
+shorthand like "u" and "r"), each quoted, and OR-ed together, so punctuation in a WhatsApp
+message can not be a syntax error and nothing the model writes can change the query's shape.
+Results are ranked with BM25, a title match counting four times and a keyword match three times
+a body match, so the section *about* opening hours beats one that merely says "opened".
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ KNOWLEDGE_DIR = Path(__file__).with_name("knowledge")
 
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from have how i in is it me my of on or our please the this "
-    "to us we what when where which who why will with you your hi hello there any".split()
+    "to us we what when where which who why will with you your hi hello there any "
+    "hey much many did get got tell know want like would could should just also so if im am was were been "
+    "ur u r pls plz kindly dear madam sir ok okay thanks thank".split()
 )
+_KEYWORDS = re.compile(r"^<!--\s*keywords:(.*?)-->$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -38,19 +46,21 @@ class KnowledgeHit:
     score: float
 
 
-def _sections(path: Path) -> list[tuple[str, str]]:
-    sections: list[tuple[str, str]] = []
+def _sections(path: Path) -> list[tuple[str, str, str]]:
+    """(title, body, keywords) of each ``## `` section of ``path``."""
+    sections: list[tuple[str, str, str]] = []
     title = ""
     lines: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    keywords: list[str] = []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), "## "]:
         if line.startswith("## "):
             if title and lines:
-                sections.append((title, " ".join(lines).strip()))
-            title, lines = line[3:].strip(), []
+                sections.append((title, " ".join(lines).strip(), " ".join(keywords).strip()))
+            title, lines, keywords = line[3:].strip(), [], []
+        elif found := _KEYWORDS.match(line.strip()):
+            keywords.append(found[1].strip())
         elif not line.startswith("# ") and line.strip():
             lines.append(line.strip())
-    if title and lines:
-        sections.append((title, " ".join(lines).strip()))
     return sections
 
 
@@ -77,11 +87,11 @@ class KnowledgeIndex:
         if self._db is not None:
             return
         db = sqlite3.connect(":memory:", check_same_thread=False)
-        db.execute("CREATE VIRTUAL TABLE kb USING fts5(source UNINDEXED, title, body, tokenize='porter unicode61')")
-        rows = [
-            (path.stem, title, body) for path in sorted(self._directory.glob("*.md")) for title, body in _sections(path)
-        ]
-        db.executemany("INSERT INTO kb (source, title, body) VALUES (?, ?, ?)", rows)
+        db.execute(
+            "CREATE VIRTUAL TABLE kb USING fts5(source UNINDEXED, title, body, keywords, tokenize='porter unicode61')"
+        )
+        rows = [(path.stem, *section) for path in sorted(self._directory.glob("*.md")) for section in _sections(path)]
+        db.executemany("INSERT INTO kb (source, title, body, keywords) VALUES (?, ?, ?, ?)", rows)
         db.commit()
         self.documents = len(rows)
         self._db = db
@@ -102,7 +112,7 @@ class KnowledgeIndex:
         expression = " OR ".join(f'"{word}"' for word in words)
         with self._lock:
             rows = self._db.execute(
-                "SELECT source, title, body, bm25(kb, 0.0, 4.0, 1.0) AS score FROM kb WHERE kb MATCH ? "
+                "SELECT source, title, body, bm25(kb, 0.0, 4.0, 1.0, 3.0) AS score FROM kb WHERE kb MATCH ? "
                 "ORDER BY score LIMIT ?",
                 (expression, max(1, min(limit, 10))),
             ).fetchall()

@@ -8,6 +8,7 @@ from google.genai import types
 
 from agents.appointment import prompt, tools
 from agents.conversation.tools import list_services_and_prices
+from agents.search.tools import search_knowledge
 
 __all__ = ["build_agent"]
 
@@ -25,6 +26,7 @@ def build_agent(model: BaseLlm | str) -> LlmAgent:
             tools.cancel_appointment,
             tools.list_my_appointments,
             list_services_and_prices,
+            search_knowledge,
         ],
         generate_content_config=types.GenerateContentConfig(temperature=0.2),
     )

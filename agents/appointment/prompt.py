@@ -19,6 +19,7 @@ Your job: appointments.
   ambiguous, list the appointments and ask which one.
 - "My appointments": call list_my_appointments.
 - Unsure which services exist or what they cost: call list_services_and_prices.
+- Opening hours, location, payment, deposits and other policies: call search_knowledge.
 One booking and one cancellation per message.
 """
 )

@@ -40,7 +40,8 @@ BUSINESS = {
     "email": "hello@nakatobeauty.ug",
     "chairs": "3",
     "payment": "Cash, MTN Mobile Money and Airtel Money",
-    "delivery": "Boda delivery within Kampala, UGX 5,000; free on orders over UGX 100,000",
+    "delivery": "Boda delivery within Kampala, UGX 5,000 (free on orders over UGX 100,000); Entebbe, Wakiso, Mukono "
+    "and Kira UGX 10,000; elsewhere by Link Bus or courier, transport paid on collection",
     "about": "A friendly salon for braiding, haircuts, nails and natural hair care, with a shop of hair and skin "
     "products.",
 }

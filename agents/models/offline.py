@@ -7,9 +7,12 @@ function response with :mod:`agents.models.phrasing`. So the whole pipeline — 
 tool execution, the database, idempotency, token accounting — runs for real on a machine
 with no LLM access, and a test can predict exactly which tool a message triggers.
 
-What it understands: greetings and thanks; opening hours, location, payment and contact
-questions; booking with a service and dates such as "tomorrow at 3pm", "next Monday 10:00",
-"4 Dec at 14:30"; availability for a day; cancelling by reference or day; listing one's
+What it understands: greetings and thanks; opening hours (also "today"/"tomorrow"), location,
+payment, contact, delivery, returns and policy questions, answered with whichever tool the agent
+has for them (see :data:`agents.models.intents.TOPICS`: an agent without the natural tool falls
+back to a focused knowledge search, never to an unrelated tool); service and product prices;
+booking with a service and dates such as "tomorrow at 3pm", "next Monday 10:00", "4 Dec at
+14:30"; availability for a day; cancelling by reference or day; listing one's
 appointments and orders; order status by number (``ORD-1002``, "order 1002"); product prices
 and ordering ("2 shea butter and 1 hair oil"); a bare time ("10:00 please") right after the
 customer asked about a service and a day books that; anything else becomes a knowledge-base
@@ -84,4 +87,4 @@ class RuleBasedModel(BaseLlm):
             step = follow_up(user_text, last.name or "", response, tools, done)
             if step is not None and step.tool is not None:
                 return llm_io.call_response(request, step.tool, step.args)
-        return llm_io.text_response(request, phrase(user_text, last.name or "", response))
+        return llm_io.text_response(request, phrase(user_text, last.name or "", response, self._today(request)))

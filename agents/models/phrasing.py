@@ -10,7 +10,7 @@ the web (→ ``web_search``).
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from agents.models.intents import Intent, product_lines
@@ -61,10 +61,13 @@ def follow_up(user_text: str, name: str, response: dict[str, Any], tools: set[st
     return None
 
 
-def _info(user_text: str, r: dict[str, Any]) -> str:
+def _info(user_text: str, r: dict[str, Any], today: date | None) -> str:
     text = user_text.lower()
     hours = "\n".join(r.get("opening_hours", []))
     if re.search(r"\b(open|clos|hours?|time)", text):
+        if today is not None:  # "today" / "tomorrow" name a weekday
+            text = re.sub(r"\btoday\b|\btonight\b", today.strftime("%A").lower(), text)
+            text = re.sub(r"\btomorrow\b", (today + timedelta(days=1)).strftime("%A").lower(), text)
         asked = [line for line in r.get("opening_hours", []) if line.split(":")[0].lower() in text]
         if asked:
             return "Opening hours: " + "; ".join(asked) + "."
@@ -86,14 +89,22 @@ def _products(user_text: str, r: dict[str, Any]) -> str:
     return "Here are our prices:\n" + "\n".join(lines) + "\nTell me what you'd like and how many to order."
 
 
-def phrase(user_text: str, name: str, r: dict[str, Any]) -> str:
-    """The reply for the last tool result ``r`` of tool ``name``."""
+def _services(user_text: str, r: dict[str, Any]) -> str:
+    services = list(r.get("services", []))
+    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", user_text.lower()) if len(w) > 2}
+    named = [s for s in services if words & {w.rstrip("s") for w in re.findall(r"[a-z]+", str(s["name"]).lower())}]
+    shown = named if named and len(named) < len(services) else services
+    lines = [f"• {s['name']}: {_ugx(s['price_ugx'])} ({s['duration_minutes']} min)" for s in shown]
+    return ("Our services:\n" if shown is services else "") + "\n".join(lines) + "\nWould you like to book one?"
+
+
+def phrase(user_text: str, name: str, r: dict[str, Any], today: date | None = None) -> str:
+    """The reply for the last tool result ``r`` of tool ``name`` (``today`` resolves "today" in hours)."""
     status = r.get("status")
     if name == "get_business_info":
-        return _info(user_text, r)
+        return _info(user_text, r, today)
     if name == "list_services_and_prices":
-        lines = [f"• {s['name']}: {_ugx(s['price_ugx'])} ({s['duration_minutes']} min)" for s in r.get("services", [])]
-        return "Our services:\n" + "\n".join(lines) + "\nWould you like to book one?"
+        return _services(user_text, r)
     if name == "list_products_catalogue":
         return _products(user_text, r)
     if name == "check_availability":

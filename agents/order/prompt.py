@@ -17,6 +17,8 @@ Your job: products and orders.
 - "My orders": call list_my_orders.
 - Product questions, prices or stock: call list_products_catalogue (and search_knowledge for usage
   advice).
+- Delivery areas and fees, payment, returns and refunds, opening hours, location and service
+  prices: call search_knowledge, not the catalogue.
 - Ordering: call place_order once with every product and quantity the customer asked for, then
   confirm the order number and total and say the Mobile Money payment details follow.
 """

@@ -21,12 +21,14 @@ from webhook.store import Store
 
 __all__ = ["DEMO_MESSAGES", "register", "run_demo"]
 
-#: (phone, name, text): four customers, the four task types.
+#: (phone, name, text): four customers, the four task types. Grace owns ORD-1003 in the sample
+#: data; Peter asking for John's ORD-1001 shows that a customer only sees their own orders.
 DEMO_MESSAGES: tuple[tuple[str, str, str], ...] = (
     ("+256703722777", "John Doe", "Hi! What are your opening hours on Saturday?"),
     ("+256772100200", "Aisha N.", "I'd like to book an appointment for a haircut tomorrow at 10am"),
-    ("+254711223344", "Peter K.", "Where is my order #1042? It was supposed to arrive yesterday"),
-    ("+256701555888", "Grace A.", "Do you deliver to Entebbe, and how much does delivery cost?"),
+    ("+256772123456", "Grace Namuli", "Where is my order ORD-1003? It was supposed to arrive yesterday"),
+    ("+256701555888", "Peter K.", "Do you deliver to Entebbe, and how much does delivery cost?"),
+    ("+256701555888", "Peter K.", "Can you check order ORD-1001 for me?"),
     ("+256703722777", "John Doe", "Thanks! Can you also tell me what services you offer?"),
 )
 

@@ -58,7 +58,7 @@ async def test_given_a_signed_event_when_posted_then_the_sandbox_records_the_rep
     assert sent == [
         {"msgId": 1, "to": PHONE, "text": "Echo for John Doe: Are you open on Sunday?", "at": sent[0]["at"]}
     ]
-    assert request.contact.phone_number == PHONE and request.task_type.value == "search"
+    assert request.contact.phone_number == PHONE and request.task_type.value == "conversation"
     assert _sample(service, "webhook_published_total") == 1
     assert _sample(service, "webhook_replies_consumed_total", status="success") == 1
     await eventually(lambda: _sample(service, "webhook_queue_latency_seconds_count") == 1)  # sent is recorded
