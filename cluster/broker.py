@@ -10,7 +10,10 @@ and the expected value.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import aio_pika
@@ -21,7 +24,11 @@ from cluster.settings import Settings
 from contracts.errors import BrokerUnavailableError, TopologyDriftError
 from contracts.topology import QueueSpec, Topology
 
-__all__ = ["connect", "declare_topology", "queue_state", "verify_topology"]
+__all__ = ["connect", "declare_topology", "queue_state", "queue_states", "verify_topology"]
+
+log = logging.getLogger(__name__)
+
+_CLOSE_TIMEOUT = 5.0
 
 _INEQUIVALENT = re.compile(
     r"inequivalent arg '(?P<arg>[^']+)' for (?P<kind>queue|exchange) '(?P<name>[^']*)'.*?"
@@ -95,8 +102,13 @@ async def _declare_checked(connection: aio_pika.abc.AbstractConnection, queue: Q
 
 
 async def _close(channel: AbstractChannel) -> None:
-    if not channel.is_closed:
-        await channel.close()
+    """Close a channel, giving up after 5 s: a close that never completes must not hang a caller."""
+    if channel.is_closed:
+        return
+    try:
+        await asyncio.wait_for(channel.close(), _CLOSE_TIMEOUT)
+    except (TimeoutError, aiormq.exceptions.AMQPError, RuntimeError) as exc:
+        log.debug("channel close did not complete: %r", exc)
 
 
 def _drift(exc: BaseException, name: str, kind: str, expected: dict[str, Any]) -> TopologyDriftError:
@@ -126,12 +138,34 @@ def _value(text: str) -> str:
 
 async def queue_state(connection: aio_pika.abc.AbstractConnection, name: str) -> tuple[int, int] | None:
     """``(messages, consumers)`` of a queue by passive declare, or ``None`` when missing."""
-    channel = await connection.channel()
+    return (await queue_states(connection, (name,)))[name]
+
+
+async def queue_states(
+    connection: aio_pika.abc.AbstractConnection, names: Iterable[str]
+) -> dict[str, tuple[int, int] | None]:
+    """``(messages, consumers)`` of each queue, ``None`` for a missing one.
+
+    One channel serves every passive declare (a new one only after a missing queue made the
+    broker close it): opening and closing a channel per queue on every poll is wasteful and
+    has been seen to stall a channel close under load.
+    """
+    states: dict[str, tuple[int, int] | None] = {}
+    channel: AbstractChannel | None = None
     try:
-        queue = await channel.declare_queue(name, passive=True)
-    except aiormq.exceptions.ChannelNotFoundEntity:
-        return None
+        for name in names:
+            if channel is None or channel.is_closed:
+                channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except aiormq.exceptions.ChannelNotFoundEntity:
+                states[name] = None
+                await _close(channel)
+                channel = None
+                continue
+            result = queue.declaration_result
+            states[name] = (result.message_count or 0, result.consumer_count or 0)
     finally:
-        await _close(channel)
-    result = queue.declaration_result
-    return result.message_count or 0, result.consumer_count or 0
+        if channel is not None:
+            await _close(channel)
+    return states

@@ -24,7 +24,7 @@ import aio_pika
 import httpx
 from prometheus_client import Gauge
 
-from cluster.broker import queue_state
+from cluster.broker import queue_states
 from cluster.metrics import BrokerMetrics
 from cluster.settings import Settings
 from contracts.errors import ConfigError
@@ -194,7 +194,7 @@ class BrokerMetricsCollector:
         if self._connection is None:
             raise RuntimeError("BrokerMetricsCollector.collect_once() needs a connection: call start() first")
         try:
-            states = {name: await queue_state(self._connection, name) for name in self._names}
+            states = await queue_states(self._connection, self._names)
         except Exception:
             self._clear(self._names)
             raise
