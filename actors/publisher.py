@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import aio_pika
 import aiormq
@@ -68,51 +69,22 @@ class ReplyPublisher:
 
     async def publish_reply(self, body: bytes, reply_id: str, correlation_id: str) -> None:
         """Publish a reply to ``wb_queue`` (its ``messageId`` and the request's id as correlation)."""
-        await self._publish(
-            "",
-            self._topology.webhook_queue,
-            aio_pika.Message(
-                body,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=reply_id,
-                correlation_id=correlation_id,
-                timestamp=time.time(),
-            ),
-        )
+        message = _json_message(body, reply_id, correlation_id=correlation_id)
+        await self._publish("", self._topology.webhook_queue, message)
 
     async def publish_retry(self, body: bytes, message_id: str, retry_count: int) -> str:
         """Park a request in the wait queue of its retry level; returns the wait queue's name."""
         queue = self._topology.agent_retry_queue(retry_count)
         delay_ms = next(q.arguments["x-message-ttl"] for q in self._topology.retry_queues if q.name == queue)
-        await self._publish(
-            "",
-            queue,
-            aio_pika.Message(
-                body,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message_id,
-                timestamp=time.time(),
-                headers={HEADER_ENQUEUED_AT: int(time.time() * 1000) + int(delay_ms)},
-            ),
-        )
+        enqueued_at = int(time.time() * 1000) + int(delay_ms)
+        await self._publish("", queue, _json_message(body, message_id, headers={HEADER_ENQUEUED_AT: enqueued_at}))
         return queue
 
     async def publish_dead_letter(self, body: bytes, message_id: str | None, reason: str, code: str) -> None:
         """Dead-letter a request to ``dlx_agent`` with the reason in headers (``agentcluster dlq list``)."""
-        await self._publish(
-            self._topology.dlx_agent,
-            self._topology.agent_queue,
-            aio_pika.Message(
-                body,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=message_id,
-                timestamp=time.time(),
-                headers={HEADER_REASON: reason[:1000], HEADER_ERROR_CODE: code},
-            ),
-        )
+        headers = {HEADER_REASON: reason[:1000], HEADER_ERROR_CODE: code}
+        message = _json_message(body, message_id, headers=headers)
+        await self._publish(self._topology.dlx_agent, self._topology.agent_queue, message)
 
     async def _publish(self, exchange_name: str, routing_key: str, message: aio_pika.Message) -> None:
         if self._channel is None:
@@ -140,3 +112,15 @@ class ReplyPublisher:
             self.failed += 1
             raise PublishError(f"cannot publish to '{routing_key}': {type(exc).__name__}: {exc}") from None
         self.published += 1
+
+
+def _json_message(body: bytes, message_id: str | None, **properties: Any) -> aio_pika.Message:
+    """A persistent JSON message stamped now."""
+    return aio_pika.Message(
+        body,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=message_id,
+        timestamp=time.time(),
+        **properties,
+    )

@@ -10,8 +10,9 @@ Rows (all against the local RabbitMQ, each on its own unique queues):
 Each row runs with the zero-latency scripted model; (b), (c) and (s) also with a model that
 takes 2 s per run (the scripted agent makes two model calls, a tool call and the answer, of
 1 s each) at 128 in flight, where the ideal is 128 / 2 s = 64 messages/s, and the pipeline
-once more at half that load (64 in flight). "Overhead" is end-to-end latency (publish →
-reply consumed) minus the model's own 2 s.
+once more at half that load (64 in flight). "Beyond model" is end-to-end latency (publish →
+reply consumed) minus the model's own 2 s; "beyond agent run" subtracts the whole agent run
+instead (the reply's ``processingTime``), leaving what the queueing and dispatch path adds.
 
     .venv/bin/python -m bench.bench_pipeline            # full run (~3 minutes)
     .venv/bin/python -m bench.bench_pipeline --quick    # smaller counts
@@ -30,7 +31,7 @@ from typing import Any
 
 import aio_pika
 
-from cluster.broker import connect, declare_topology
+from cluster.broker import connect, declare_topology, delete_topology
 from cluster.settings import Settings, load_settings
 from contracts.codec import decode_request, encode, success_reply
 
@@ -77,13 +78,18 @@ async def _drive(settings: Settings, count: int, in_flight: int) -> dict[str, fl
     replies = await channel.get_queue(settings.webhook_queue, ensure=False)
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
+    dispatch: list[float] = []  # end-to-end minus the agent run itself (the reply's processingTime)
     done = asyncio.Event()
     window = asyncio.Semaphore(in_flight)
 
     async def on_reply(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         started = sent_at.pop(message.correlation_id or "", None)
         if started is not None:
-            latencies.append(time.perf_counter() - started)
+            latency = time.perf_counter() - started
+            latencies.append(latency)
+            agent = json.loads(message.body).get("agentMetadata", {}).get("processingTime")
+            if agent is not None:
+                dispatch.append(latency - float(agent))
             window.release()
         await message.ack()
         if len(latencies) >= count:
@@ -103,10 +109,13 @@ async def _drive(settings: Settings, count: int, in_flight: int) -> dict[str, fl
     elapsed = time.perf_counter() - started
     await connection.close()
     latencies.sort()
+    dispatch.sort()
     return {
         "rate": count / elapsed,
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "dispatch_p50": statistics.median(dispatch) if dispatch else float("nan"),
+        "dispatch_p99": dispatch[min(len(dispatch) - 1, int(len(dispatch) * 0.99))] if dispatch else float("nan"),
     }
 
 
@@ -176,18 +185,15 @@ async def _run_pipeline(model: str, count: int, in_flight: int, concurrent: int)
 
 
 async def _cleanup(connection: Any, settings: Settings) -> None:
-    channel = await connection.channel()
-    for queue in settings.topology().queues:
-        await channel.queue_delete(queue.name)
-    for exchange in settings.topology().exchanges:
-        await channel.exchange_delete(exchange.name)
+    await delete_topology(connection, settings.topology())
     await connection.close()
 
 
 def _row(name: str, result: dict[str, float], model_time: float) -> str:
     over50 = max(0.0, result["p50"] - model_time) * 1000
     over99 = max(0.0, result["p99"] - model_time) * 1000
-    return f"| {name} | {result['rate']:.1f} | {over50:.1f} | {over99:.1f} |"
+    d50, d99 = result["dispatch_p50"] * 1000, result["dispatch_p99"] * 1000
+    return f"| {name} | {result['rate']:.1f} | {over50:.1f} | {over99:.1f} | {d50:.1f} | {d99:.1f} |"
 
 
 async def main(quick: bool) -> None:
@@ -216,8 +222,8 @@ async def main(quick: bool) -> None:
 
     ideal = 128 / MODEL_SECONDS
     print()
-    print("| row | messages/s | overhead p50 ms | overhead p99 ms |")
-    print("|---|---|---|---|")
+    print("| row | messages/s | beyond model p50 ms | beyond model p99 ms | beyond agent run p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
     print(_row("(a) relay, no agent", results["relay"], 0.0))
     print(_row("(s) seed prefetch-1, zero-latency model", results["seed0"], 0.0))
     print(_row("(b) one aio-pika process, zero-latency model", results["worker0"], 0.0))

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from cluster.broker import connect
+from cluster.broker import connect, delete_topology
 from cluster.settings import load_settings
 from webhook.sandbox import inbound_event
 
@@ -156,11 +156,7 @@ async def _cleanup(names: dict[str, str]) -> None:
     settings = load_settings(**{key.lower(): value for key, value in names.items()})
     connection = await connect(settings, name="bench-cleanup")
     try:
-        channel = await connection.channel()
-        for queue in settings.topology().queues:
-            await channel.queue_delete(queue.name)
-        for exchange in settings.topology().exchanges:
-            await channel.exchange_delete(exchange.name)
+        await delete_topology(connection, settings.topology())
     finally:
         await connection.close()
 

@@ -34,6 +34,7 @@ def build_app(
 ) -> Application:
     """Compose the three deployments; ``engine_factory``/``probe``/``publisher_fail_first`` are test hooks."""
     capacity = settings.pool_capacity()
+    env = _replica_env(settings)
     pool = (
         serve.deployment(name="AgentPool")(AgentPoolDeployment)
         .options(
@@ -46,7 +47,7 @@ def build_app(
                 "upscale_delay_s": 3.0,
                 "downscale_delay_s": 60.0,
             },
-            ray_actor_options={"num_cpus": settings.pool_replica_cpus},
+            ray_actor_options={"num_cpus": settings.pool_replica_cpus, **env},
             graceful_shutdown_timeout_s=settings.drain_timeout + 5,
             health_check_period_s=5.0,
         )
@@ -57,7 +58,7 @@ def build_app(
         .options(
             num_replicas=1,
             max_ongoing_requests=capacity * 2 + 16,
-            ray_actor_options={"num_cpus": 0.1},
+            ray_actor_options={"num_cpus": 0.1, **env},
             health_check_period_s=10.0,
             health_check_timeout_s=30.0,
         )
@@ -68,13 +69,26 @@ def build_app(
         .options(
             num_replicas=1,
             max_ongoing_requests=16,
-            ray_actor_options={"num_cpus": 0.1},
+            ray_actor_options={"num_cpus": 0.1, **env},
             graceful_shutdown_timeout_s=settings.drain_timeout + 10,
             health_check_period_s=10.0,
             health_check_timeout_s=30.0,
         )
         .bind(settings, pool, publisher)
     )
+
+
+def _replica_env(settings: Settings) -> dict[str, Any]:
+    """``runtime_env`` of every replica.
+
+    ``RAY_SERVE_THROUGHPUT_OPTIMIZED=1`` is Ray Serve's own switch for high request rates: handle
+    calls go over gRPC instead of Ray actor calls, user code runs on the replica's main loop, and
+    request logs are buffered. Serve reads it at import, so it must be in each replica's
+    environment, not only the driver's.
+    """
+    if not settings.serve_throughput_optimized:
+        return {}
+    return {"runtime_env": {"env_vars": {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1"}}}
 
 
 def app_builder(args: dict[str, Any]) -> Application:

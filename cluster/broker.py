@@ -24,7 +24,7 @@ from cluster.settings import Settings
 from contracts.errors import BrokerUnavailableError, TopologyDriftError
 from contracts.topology import QueueSpec, Topology
 
-__all__ = ["connect", "declare_topology", "queue_state", "queue_states", "verify_topology"]
+__all__ = ["connect", "declare_topology", "delete_topology", "queue_state", "queue_states", "verify_topology"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,18 @@ async def declare_topology(connection: aio_pika.abc.AbstractConnection, topology
         for binding in topology.bindings:
             bound = await channel.get_queue(binding.queue, ensure=False)
             await bound.bind(binding.exchange, routing_key=binding.routing_key)
+    finally:
+        await _close(channel)
+
+
+async def delete_topology(connection: aio_pika.abc.AbstractConnection, topology: Topology) -> None:
+    """Delete every queue (the webhook's monitor queue too) and exchange; for tests and teardown."""
+    channel = await connection.channel()
+    try:
+        for name in (*(queue.name for queue in topology.queues), topology.monitor_queue):
+            await channel.queue_delete(name)
+        for exchange in topology.exchanges:
+            await channel.exchange_delete(exchange.name)
     finally:
         await _close(channel)
 

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     retry_backoff: float = Field(default=2.0, ge=1)
     max_retries: int = Field(default=3, ge=0, le=20, description="Retry levels (wait queues) declared.")
     drain_timeout: float = Field(default=30.0, ge=0)
+    serve_throughput_optimized: bool = Field(
+        default=True, description="Ray Serve's throughput-optimized mode in every replica (gRPC between replicas)."
+    )
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)

@@ -90,6 +90,15 @@ class Topology:
         return f"{self.webhook_queue}.retry.{delay_label(self.webhook_retry_delays[level])}"
 
     @property
+    def monitor_queue(self) -> str:
+        """The webhook side's own copy of the agent dead letters (bound to ``dlx_agent``).
+
+        Not in :attr:`queues`: the webhook declares it when its monitor starts, so nothing
+        collects copies while no monitor runs.
+        """
+        return f"{self.dlx_agent}.monitor"
+
+    @property
     def exchanges(self) -> tuple[ExchangeSpec, ...]:
         """The two dead-letter exchanges (fanout, durable)."""
         return (ExchangeSpec(self.dlx_agent), ExchangeSpec(self.dlx_webhook))

@@ -81,16 +81,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest_asyncio.fixture
 async def amqp(rabbitmq: None, settings: Settings) -> AsyncIterator[object]:
     """A robust connection; every queue of ``settings`` is deleted afterwards."""
-    from cluster.broker import connect
+    from cluster.broker import connect, delete_topology
 
     connection = await connect(settings, name="pytest")
     try:
         yield connection
     finally:
-        channel = await connection.channel()
-        for queue in settings.topology().queues:
-            await channel.queue_delete(queue.name)
-        await channel.queue_delete(f"{settings.dlx_agent}.monitor")  # the webhook's dead-letter monitor
-        for exchange in settings.topology().exchanges:
-            await channel.exchange_delete(exchange.name)
+        await delete_topology(connection, settings.topology())
         await connection.close()

@@ -36,7 +36,7 @@ log = logging.getLogger("webhook.dlx_monitor")
 
 def monitor_queue(topology: Topology) -> str:
     """The monitor's copy of the dead letters: ``dlx_agent.monitor``."""
-    return f"{topology.dlx_agent}.monitor"
+    return topology.monitor_queue
 
 
 class DeadLetterMonitor(QueueWorker):

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from cluster.broker import declare_topology, queue_state, verify_topology
+from cluster.broker import declare_topology, delete_topology, queue_state, verify_topology
 from cluster.settings import Settings, load_settings
 from contracts.errors import TopologyDriftError
 
@@ -123,12 +123,7 @@ async def short_ttl(amqp: AbstractRobustConnection) -> AsyncIterator[Settings]:
     )
     await declare_topology(amqp, scaled.topology())
     yield scaled
-    channel = await amqp.channel()
-    for queue in scaled.topology().queues:
-        await channel.queue_delete(queue.name)
-    for exchange in scaled.topology().exchanges:
-        await channel.exchange_delete(exchange.name)
-    await channel.close()
+    await delete_topology(amqp, scaled.topology())
 
 
 async def test_given_a_declared_topology_when_declared_again_then_nothing_changes_and_it_verifies(

@@ -23,6 +23,7 @@ import pytest_asyncio
 from prometheus_client import CollectorRegistry
 from ray.exceptions import RayTaskError
 
+from cluster.broker import delete_topology
 from cluster.metrics import ClusterMetrics
 from cluster.settings import Settings
 from contracts.codec import decode_request
@@ -163,11 +164,7 @@ async def start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     yield _start
     for harness in started:
         await harness.drain()
-        channel = await harness.connection.channel()
-        for queue in harness.settings.topology().queues:
-            await channel.queue_delete(queue.name)
-        for exchange in harness.settings.topology().exchanges:
-            await channel.exchange_delete(exchange.name)
+        await delete_topology(harness.connection, harness.settings.topology())
         await harness.connection.close()
 
 

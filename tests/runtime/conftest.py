@@ -14,6 +14,7 @@ import aio_pika
 import pytest
 import pytest_asyncio
 
+from cluster.broker import delete_topology
 from cluster.settings import Settings
 from tests.conftest import require_service, unique_settings
 
@@ -109,11 +110,7 @@ async def deploy(ray_session: None) -> AsyncIterator[Callable[..., Any]]:
         await asyncio.to_thread(serve.delete, "agentcluster")
         settings = deployed[-1]
         connection = await aio_pika.connect_robust(settings.amqp_url())
-        channel = await connection.channel()
-        for queue in settings.topology().queues:
-            await channel.queue_delete(queue.name)
-        for exchange in settings.topology().exchanges:
-            await channel.exchange_delete(exchange.name)
+        await delete_topology(connection, settings.topology())
         await connection.close()
 
 

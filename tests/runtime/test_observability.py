@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from actors.pool import AgentPoolReplica
 from actors.publisher import ReplyPublisher
+from cluster.broker import delete_topology
 from cluster.broker_metrics import BrokerMetricsCollector
 from cluster.metrics import BrokerMetrics, ClusterMetrics, serve_metrics
 from cluster.settings import Settings
@@ -71,11 +72,7 @@ async def stack(rabbitmq: None, tmp_path: Path) -> AsyncIterator[Stack]:
     await publisher.stop()
     await pool.stop()
     connection = await aio_pika.connect_robust(settings.amqp_url())
-    channel = await connection.channel()
-    for queue in settings.topology().queues:
-        await channel.queue_delete(queue.name)
-    for exchange in settings.topology().exchanges:
-        await channel.exchange_delete(exchange.name)
+    await delete_topology(connection, settings.topology())
     await connection.close()
 
 

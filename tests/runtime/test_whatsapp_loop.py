@@ -38,12 +38,6 @@ async def stack(deploy: Any, loop_settings: Settings) -> AsyncIterator[WebhookSt
     webhook = await start_webhook_stack(loop_settings, serve_metrics_http=False)
     yield webhook
     await webhook.stop()
-    import aio_pika
-
-    connection = await aio_pika.connect_robust(loop_settings.amqp_url())
-    channel = await connection.channel()
-    await channel.queue_delete(f"{loop_settings.dlx_agent}.monitor")
-    await connection.close()
 
 
 async def _sent(stack: WebhookStack, count: int, timeout: float = 90.0) -> list[dict[str, Any]]:
