@@ -129,11 +129,15 @@ async def seed(conn: AsyncConnection, now: datetime) -> None:
             for sku, qty in lines
         ]  # fmt: skip
         await conn.execute(insert(order_items), rows)
+    taken: set[tuple[int, str, str]] = set()
     for reference, phone, name, code, days_ahead, time, chair in APPOINTMENTS:
-        day = (now + timedelta(days=days_ahead)).date()
-        if day.weekday() == 6:  # closed on Sundays
-            day += timedelta(days=1)
         service_id, minutes = service_ids[code]
+        day = (now + timedelta(days=days_ahead)).date()
+        # Closed on Sundays; a day moved past a Sunday can land on another sample booking's chair,
+        # so move on until the chair is free (which day it lands on depends on today's weekday).
+        while day.weekday() == 6 or any((chair, day.isoformat(), t) in taken for t in _slot_times(time, minutes)):
+            day += timedelta(days=1)
+        taken.update((chair, day.isoformat(), t) for t in _slot_times(time, minutes))
         appt_id = await _insert(conn, appointments, reference=reference, customer_phone=phone, customer_name=name,
                                 service_id=service_id, appt_date=day.isoformat(), appt_time=time, chair=chair,
                                 status="booked", created_at=stamp)  # fmt: skip

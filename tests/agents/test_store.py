@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from agents.db import BusinessStore
-from agents.db.schema import business_info, orders, products, services
-from agents.db.seed import BUSINESS, ORDERS, PRODUCTS, SERVICES
+from agents.db.schema import appointments, business_info, metadata, orders, products, services
+from agents.db.seed import APPOINTMENTS, BUSINESS, ORDERS, PRODUCTS, SERVICES, seed
 from contracts.errors import ConfigError
 
 
@@ -41,3 +44,22 @@ async def test_given_a_store_that_was_not_started_when_read_then_it_fails_loudly
     with pytest.raises(RuntimeError, match="before start"):
         async with store.read():
             pass
+
+
+@pytest.mark.parametrize("day", range(7))
+async def test_given_any_weekday_when_seeding_then_sample_bookings_skip_sunday_and_never_share_a_chair(
+    day: int,
+) -> None:
+    # The sample bookings are placed relative to today; moved off a Sunday, one once landed on another's
+    # chair and time (seed failed on Fridays in the business's time zone). Every weekday must seed.
+    engine = create_async_engine("sqlite+aiosqlite:///:memory:")
+    now = datetime(2026, 11, 30, 0, 30, tzinfo=ZoneInfo("Africa/Kampala")) + timedelta(days=day)  # a Monday + day
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+            await seed(conn, now)
+            rows = (await conn.execute(select(appointments.c.appt_date))).scalars().all()
+        assert len(rows) == len(APPOINTMENTS)
+        assert all(date.fromisoformat(d).weekday() != 6 and date.fromisoformat(d) > now.date() for d in rows)
+    finally:
+        await engine.dispose()
