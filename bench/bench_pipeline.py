@@ -10,11 +10,14 @@ Rows (all against the local RabbitMQ, each on its own unique queues):
 Each row runs with the zero-latency scripted model; (b), (c) and (s) also with a model that
 takes 2 s per run (the scripted agent makes two model calls, a tool call and the answer, of
 1 s each) at 128 in flight, where the ideal is 128 / 2 s = 64 messages/s, and the pipeline
-once more at half that load (64 in flight). "Beyond model" is end-to-end latency (publish →
+once more at half that load: closed-loop (64 in flight, so each wave of 64 runs starts and
+ends in the same instant, the worst case) and open-loop (32 arrivals/s, evenly spaced, about
+64 in flight on average, the way customers write), and once one request at a time, the floor
+of the path. "Beyond model" is end-to-end latency (publish →
 reply consumed) minus the model's own 2 s; "beyond agent run" subtracts the whole agent run
 instead (the reply's ``processingTime``), leaving what the queueing and dispatch path adds.
 
-    .venv/bin/python -m bench.bench_pipeline            # full run (~3 minutes)
+    .venv/bin/python -m bench.bench_pipeline            # full run (~6 minutes)
     .venv/bin/python -m bench.bench_pipeline --quick    # smaller counts
 """
 
@@ -71,8 +74,12 @@ def _request(i: int) -> bytes:
     ).encode()
 
 
-async def _drive(settings: Settings, count: int, in_flight: int) -> dict[str, float]:
-    """Keep ``in_flight`` requests outstanding until ``count`` replies; measure rate and latency."""
+async def _drive(settings: Settings, count: int, in_flight: int, rate: float | None = None) -> dict[str, float]:
+    """Keep ``in_flight`` requests outstanding until ``count`` replies; measure rate and latency.
+
+    With ``rate`` the load is open-loop instead: one request every ``1 / rate`` seconds whatever the
+    replies do (``in_flight`` is then only a safety cap), the way customer messages arrive.
+    """
     connection = await connect(settings, name="bench-driver")
     channel = await connection.channel(publisher_confirms=False)
     replies = await channel.get_queue(settings.webhook_queue, ensure=False)
@@ -98,6 +105,8 @@ async def _drive(settings: Settings, count: int, in_flight: int) -> dict[str, fl
     await replies.consume(on_reply)
     started = time.perf_counter()
     for i in range(count):
+        if rate is not None:
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
         await window.acquire()
         body = _request(i)
         message_id = json.loads(body)["messageId"]
@@ -166,7 +175,9 @@ async def _run_plain(model: str, prefetch: int, count: int, in_flight: int, with
         await _cleanup(setup, settings)
 
 
-async def _run_pipeline(model: str, count: int, in_flight: int, concurrent: int) -> dict[str, float]:
+async def _run_pipeline(
+    model: str, count: int, in_flight: int, concurrent: int, rate: float | None = None
+) -> dict[str, float]:
     from cluster import runtime
 
     settings = _settings(
@@ -178,7 +189,7 @@ async def _run_pipeline(model: str, count: int, in_flight: int, concurrent: int)
     await asyncio.to_thread(runtime.wait_until_consuming, 300)
     try:
         await _drive(settings, min(count, 100), in_flight)  # warm-up: replicas, JIT caches, sessions
-        return await _drive(settings, count, in_flight)
+        return await _drive(settings, count, in_flight, rate)
     finally:
         await asyncio.to_thread(runtime.shutdown_app, 2.0)
         await _cleanup(setup, settings)
@@ -202,6 +213,7 @@ async def main(quick: bool) -> None:
     n = 300 if quick else 1000
     n_slow = 256 if quick else 512
     await asyncio.to_thread(runtime.init_ray, None, num_cpus=4, dashboard=False)
+    ideal = 128 / MODEL_SECONDS
     results: dict[str, dict[str, float]] = {}
     print("running (a) relay", flush=True)
     results["relay"] = await _run_plain("scripted", 64, n * 2, 64, with_engine=False)
@@ -219,8 +231,11 @@ async def main(quick: bool) -> None:
     results["pipe2"] = await _run_pipeline(LATENCY_MODEL, n_slow, 128, 64)
     print("running (c) pipeline, 2 s model, half load (64 in flight)", flush=True)
     results["pipe2half"] = await _run_pipeline(LATENCY_MODEL, n_slow // 2, 64, 64)
+    print("running (c) pipeline, 2 s model, half load paced (32 arrivals/s)", flush=True)
+    results["pipe2paced"] = await _run_pipeline(LATENCY_MODEL, n_slow // 2, 128, 64, rate=ideal / 2)
+    print("running (c) pipeline, 2 s model, one at a time", flush=True)
+    results["pipe2one"] = await _run_pipeline(LATENCY_MODEL, 10, 1, 64)
 
-    ideal = 128 / MODEL_SECONDS
     print()
     print("| row | messages/s | beyond model p50 ms | beyond model p99 ms | beyond agent run p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
@@ -232,6 +247,8 @@ async def main(quick: bool) -> None:
     print(_row("(b) one aio-pika process, 2 s model, 128 in flight", results["worker2"], MODEL_SECONDS))
     print(_row("(c) pipeline, 2 s model, 128 in flight", results["pipe2"], MODEL_SECONDS))
     print(_row("(c) pipeline, 2 s model, half load (64 in flight)", results["pipe2half"], MODEL_SECONDS))
+    print(_row("(c) pipeline, 2 s model, half load paced (32 arrivals/s)", results["pipe2paced"], MODEL_SECONDS))
+    print(_row("(c) pipeline, 2 s model, one at a time", results["pipe2one"], MODEL_SECONDS))
     print()
     print(f"(c)/(b) zero-latency: {results['pipe0']['rate'] / results['worker0']['rate']:.2f}x")
     print(f"(c)/(s) zero-latency: {results['pipe0']['rate'] / results['seed0']['rate']:.1f}x")

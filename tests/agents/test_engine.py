@@ -79,3 +79,16 @@ async def test_given_a_started_engine_when_stopped_twice_then_health_says_stoppe
         assert health["agents"] == ["appointment", "conversation", "order", "search"]
         await engine.stop()
         assert engine.health()["started"] is False
+
+
+def test_given_no_a2a_package_when_the_engine_module_is_loaded_then_adks_optional_a2a_import_fails_at_once() -> None:
+    # ADK probes for RemoteA2aAgent on every node build; the engine marks it absent so the probe
+    # stops re-searching the path on every run. The probe must still fail the way ADK expects.
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("a2a") is not None:
+        pytest.skip("a2a is installed: the marker is not set")
+    assert sys.modules["google.adk.agents.remote_a2a_agent"] is None
+    with pytest.raises(ImportError):
+        from google.adk.agents.remote_a2a_agent import RemoteA2aAgent  # noqa: F401
