@@ -21,6 +21,7 @@ from typing import Any
 
 from cluster.settings import Settings
 from contracts.codec import decode_request, encode, reply_id, success_reply
+from contracts.dispatch import join_parts, split_parts
 from contracts.errors import AgentClusterError, AgentFailedError, AgentTimeoutError
 from contracts.models import ReplyStatus
 
@@ -49,6 +50,28 @@ class PoolResult:
     tools_used: tuple[str, ...]
     tokens_used: int
     processing_time: float
+
+    def to_bytes(self) -> bytes:
+        """As a RESULT payload on the ingress stream: a JSON header, then the reply itself."""
+        header = {name: getattr(self, name) for name in _RESULT_FIELDS}
+        return join_parts(header, self.reply)
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> PoolResult:
+        """The inverse of :meth:`to_bytes`."""
+        header, reply = split_parts(payload)
+        return cls(
+            reply=reply,
+            reply_id=str(header["reply_id"]),
+            status=str(header["status"]),
+            task_type=str(header["task_type"]),
+            tools_used=tuple(str(tool) for tool in header["tools_used"]),
+            tokens_used=int(header["tokens_used"]),
+            processing_time=float(header["processing_time"]),
+        )
+
+
+_RESULT_FIELDS = ("reply_id", "status", "task_type", "tools_used", "tokens_used", "processing_time")
 
 
 class AgentPoolReplica:
@@ -139,3 +162,7 @@ class AgentPoolReplica:
             tokens_used=int(result.tokens_used),
             processing_time=float(result.processing_time),
         )
+
+    async def run_encoded(self, body: bytes) -> bytes:
+        """:meth:`run` for the ingress stream: the result as a RESULT payload."""
+        return (await self.run(body)).to_bytes()

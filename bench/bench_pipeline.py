@@ -4,7 +4,8 @@ Rows (all against the local RabbitMQ, each on its own unique queues):
 
 (a) relay      consume → publish with confirm → ack, no agent: the broker's ceiling here
 (b) worker     one plain aio-pika process running the same AgentEngine, N in flight
-(c) pipeline   this project: Ingress → AgentPool (Ray Serve) → Publisher
+(c) pipeline   this project: Ingress → AgentPool (Ray Serve) → Publisher, with the default
+               DISPATCH=direct and, for comparison, DISPATCH=serve (a Serve handle call per hop)
 (s) seed       the spec's shape: one process, prefetch 1 (the baseline users start from)
 
 Each row runs with the zero-latency scripted model; (b), (c) and (s) also with a model that
@@ -17,7 +18,7 @@ of the path. "Beyond model" is end-to-end latency (publish →
 reply consumed) minus the model's own 2 s; "beyond agent run" subtracts the whole agent run
 instead (the reply's ``processingTime``), leaving what the queueing and dispatch path adds.
 
-    .venv/bin/python -m bench.bench_pipeline            # full run (~6 minutes)
+    .venv/bin/python -m bench.bench_pipeline            # full run (~8 minutes)
     .venv/bin/python -m bench.bench_pipeline --quick    # smaller counts
 """
 
@@ -79,27 +80,30 @@ async def _drive(settings: Settings, count: int, in_flight: int, rate: float | N
 
     With ``rate`` the load is open-loop instead: one request every ``1 / rate`` seconds whatever the
     replies do (``in_flight`` is then only a safety cap), the way customer messages arrive.
+
+    A closed loop starts with ``in_flight`` requests published in the same instant, a wave no
+    steady load ever has; when ``count`` is at least three times ``in_flight`` the first
+    ``in_flight`` replies are the start-up and are left out of every figure (rate and latency
+    alike), for every row the same way.
     """
     connection = await connect(settings, name="bench-driver")
     channel = await connection.channel(publisher_confirms=False)
     replies = await channel.get_queue(settings.webhook_queue, ensure=False)
     sent_at: dict[str, float] = {}
-    latencies: list[float] = []
-    dispatch: list[float] = []  # end-to-end minus the agent run itself (the reply's processingTime)
+    #: (arrival time, end-to-end latency, latency minus the agent run's own processingTime)
+    samples: list[tuple[float, float, float]] = []
     done = asyncio.Event()
     window = asyncio.Semaphore(in_flight)
 
     async def on_reply(message: aio_pika.abc.AbstractIncomingMessage) -> None:
         started = sent_at.pop(message.correlation_id or "", None)
         if started is not None:
-            latency = time.perf_counter() - started
-            latencies.append(latency)
+            now = time.perf_counter()
             agent = json.loads(message.body).get("agentMetadata", {}).get("processingTime")
-            if agent is not None:
-                dispatch.append(latency - float(agent))
+            samples.append((now, now - started, now - started - float(agent or 0.0)))
             window.release()
         await message.ack()
-        if len(latencies) >= count:
+        if len(samples) >= count:
             done.set()
 
     await replies.consume(on_reply)
@@ -115,16 +119,18 @@ async def _drive(settings: Settings, count: int, in_flight: int, rate: float | N
             aio_pika.Message(body, delivery_mode=2, message_id=message_id), settings.agent_queue
         )
     await asyncio.wait_for(done.wait(), timeout=600)
-    elapsed = time.perf_counter() - started
     await connection.close()
-    latencies.sort()
-    dispatch.sort()
+    skip = in_flight if rate is None and count >= 3 * in_flight else 0
+    begin = samples[skip - 1][0] if skip else started
+    steady = samples[skip:]
+    latencies = sorted(sample[1] for sample in steady)
+    dispatch = sorted(sample[2] for sample in steady)
     return {
-        "rate": count / elapsed,
+        "rate": len(steady) / (steady[-1][0] - begin),
         "p50": statistics.median(latencies),
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        "dispatch_p50": statistics.median(dispatch) if dispatch else float("nan"),
-        "dispatch_p99": dispatch[min(len(dispatch) - 1, int(len(dispatch) * 0.99))] if dispatch else float("nan"),
+        "dispatch_p50": statistics.median(dispatch),
+        "dispatch_p99": dispatch[min(len(dispatch) - 1, int(len(dispatch) * 0.99))],
     }
 
 
@@ -176,12 +182,17 @@ async def _run_plain(model: str, prefetch: int, count: int, in_flight: int, with
 
 
 async def _run_pipeline(
-    model: str, count: int, in_flight: int, concurrent: int, rate: float | None = None
+    model: str, count: int, in_flight: int, concurrent: int, rate: float | None = None, dispatch: str = "direct"
 ) -> dict[str, float]:
     from cluster import runtime
 
     settings = _settings(
-        model, pool_min_replicas=2, pool_max_replicas=2, concurrent_tasks=concurrent, pool_replica_cpus=0.5
+        model,
+        pool_min_replicas=2,
+        pool_max_replicas=2,
+        concurrent_tasks=concurrent,
+        pool_replica_cpus=0.5,
+        dispatch=dispatch,
     )
     setup = await connect(settings, name="bench-setup")
     await declare_topology(setup, settings.topology())
@@ -210,51 +221,97 @@ def _row(name: str, result: dict[str, float], model_time: float) -> str:
 async def main(quick: bool) -> None:
     from cluster import runtime
 
-    n = 300 if quick else 1000
-    n_slow = 256 if quick else 512
+    n = 600 if quick else 1500
+    n_slow = 512 if quick else 1024
     await asyncio.to_thread(runtime.init_ray, None, num_cpus=4, dashboard=False)
     ideal = 128 / MODEL_SECONDS
+    runs: list[tuple[str, str, float, Callable[[], Awaitable[dict[str, float]]]]] = [
+        ("relay", "(a) relay, no agent", 0.0, lambda: _run_plain("scripted", 64, n * 2, 64, with_engine=False)),
+        (
+            "seed0",
+            "(s) seed prefetch-1, zero-latency model",
+            0.0,
+            lambda: _run_plain("scripted", 1, n // 3, 1, with_engine=True),
+        ),
+        (
+            "worker0",
+            "(b) one aio-pika process, zero-latency model, 64 in flight",
+            0.0,
+            lambda: _run_plain("scripted", 64, n, 64, with_engine=True),
+        ),
+        ("pipe0", "(c) pipeline, zero-latency model, 64 in flight", 0.0, lambda: _run_pipeline("scripted", n, 64, 32)),
+        (
+            "serve0",
+            "(c) with DISPATCH=serve, zero-latency model, 64 in flight",
+            0.0,
+            lambda: _run_pipeline("scripted", n, 64, 32, dispatch="serve"),
+        ),
+        (
+            "seed2",
+            "(s) seed prefetch-1, 2 s model",
+            MODEL_SECONDS,
+            lambda: _run_plain(LATENCY_MODEL, 1, 5, 1, with_engine=True),
+        ),
+        (
+            "worker2",
+            "(b) one aio-pika process, 2 s model, 128 in flight",
+            MODEL_SECONDS,
+            lambda: _run_plain(LATENCY_MODEL, 128, n_slow, 128, with_engine=True),
+        ),
+        (
+            "pipe2",
+            "(c) pipeline, 2 s model, 128 in flight",
+            MODEL_SECONDS,
+            lambda: _run_pipeline(LATENCY_MODEL, n_slow, 128, 64),
+        ),
+        (
+            "serve2",
+            "(c) with DISPATCH=serve, 2 s model, 128 in flight",
+            MODEL_SECONDS,
+            lambda: _run_pipeline(LATENCY_MODEL, n_slow, 128, 64, dispatch="serve"),
+        ),
+        (
+            "pipe2paced",
+            "(c) pipeline, 2 s model, half load (32 arrivals/s)",
+            MODEL_SECONDS,
+            lambda: _run_pipeline(LATENCY_MODEL, n_slow // 2, 128, 64, rate=ideal / 2),
+        ),
+        (
+            "pipe2half",
+            "(c) pipeline, 2 s model, 64 in flight (closed loop)",
+            MODEL_SECONDS,
+            lambda: _run_pipeline(LATENCY_MODEL, n_slow // 2, 64, 64),
+        ),
+        (
+            "pipe2one",
+            "(c) pipeline, 2 s model, one at a time",
+            MODEL_SECONDS,
+            lambda: _run_pipeline(LATENCY_MODEL, 10, 1, 64),
+        ),
+    ]
     results: dict[str, dict[str, float]] = {}
-    print("running (a) relay", flush=True)
-    results["relay"] = await _run_plain("scripted", 64, n * 2, 64, with_engine=False)
-    print("running (b) worker, zero-latency model", flush=True)
-    results["worker0"] = await _run_plain("scripted", 64, n, 64, with_engine=True)
-    print("running (s) seed prefetch-1, zero-latency model", flush=True)
-    results["seed0"] = await _run_plain("scripted", 1, n // 2, 1, with_engine=True)
-    print("running (c) pipeline, zero-latency model", flush=True)
-    results["pipe0"] = await _run_pipeline("scripted", n, 64, 32)
-    print("running (b) worker, 2 s model, 128 in flight", flush=True)
-    results["worker2"] = await _run_plain(LATENCY_MODEL, 128, n_slow, 128, with_engine=True)
-    print("running (s) seed prefetch-1, 2 s model", flush=True)
-    results["seed2"] = await _run_plain(LATENCY_MODEL, 1, 5, 1, with_engine=True)
-    print("running (c) pipeline, 2 s model, 128 in flight", flush=True)
-    results["pipe2"] = await _run_pipeline(LATENCY_MODEL, n_slow, 128, 64)
-    print("running (c) pipeline, 2 s model, half load (64 in flight)", flush=True)
-    results["pipe2half"] = await _run_pipeline(LATENCY_MODEL, n_slow // 2, 64, 64)
-    print("running (c) pipeline, 2 s model, half load paced (32 arrivals/s)", flush=True)
-    results["pipe2paced"] = await _run_pipeline(LATENCY_MODEL, n_slow // 2, 128, 64, rate=ideal / 2)
-    print("running (c) pipeline, 2 s model, one at a time", flush=True)
-    results["pipe2one"] = await _run_pipeline(LATENCY_MODEL, 10, 1, 64)
+    for position, (key, label, _, run) in enumerate(runs, start=1):
+        print(f"[{position}/{len(runs)}] {label}", flush=True)
+        results[key] = await run()
 
     print()
     print("| row | messages/s | beyond model p50 ms | beyond model p99 ms | beyond agent run p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
-    print(_row("(a) relay, no agent", results["relay"], 0.0))
-    print(_row("(s) seed prefetch-1, zero-latency model", results["seed0"], 0.0))
-    print(_row("(b) one aio-pika process, zero-latency model", results["worker0"], 0.0))
-    print(_row("(c) pipeline, zero-latency model", results["pipe0"], 0.0))
-    print(_row("(s) seed prefetch-1, 2 s model", results["seed2"], MODEL_SECONDS))
-    print(_row("(b) one aio-pika process, 2 s model, 128 in flight", results["worker2"], MODEL_SECONDS))
-    print(_row("(c) pipeline, 2 s model, 128 in flight", results["pipe2"], MODEL_SECONDS))
-    print(_row("(c) pipeline, 2 s model, half load (64 in flight)", results["pipe2half"], MODEL_SECONDS))
-    print(_row("(c) pipeline, 2 s model, half load paced (32 arrivals/s)", results["pipe2paced"], MODEL_SECONDS))
-    print(_row("(c) pipeline, 2 s model, one at a time", results["pipe2one"], MODEL_SECONDS))
+    for key, label, model_time, _ in runs:
+        print(_row(label, results[key], model_time))
     print()
-    print(f"(c)/(b) zero-latency: {results['pipe0']['rate'] / results['worker0']['rate']:.2f}x")
-    print(f"(c)/(s) zero-latency: {results['pipe0']['rate'] / results['seed0']['rate']:.1f}x")
-    print(f"(c) 2 s model vs ideal {ideal:.0f}/s: {results['pipe2']['rate'] / ideal * 100:.0f}%")
-    print(f"(b) 2 s model vs ideal {ideal:.0f}/s: {results['worker2']['rate'] / ideal * 100:.0f}%")
-    print(f"(c)/(s) 2 s model: {results['pipe2']['rate'] / results['seed2']['rate']:.0f}x")
+
+    def rate(key: str) -> float:
+        return results[key]["rate"]
+
+    print(f"(c)/(b) zero-latency: {rate('pipe0') / rate('worker0'):.2f}x")
+    print(f"(c)/(b) zero-latency with DISPATCH=serve: {rate('serve0') / rate('worker0'):.2f}x")
+    print(f"(c) direct / serve dispatch, zero-latency: {rate('pipe0') / rate('serve0'):.2f}x")
+    print(f"(c)/(s) zero-latency: {rate('pipe0') / rate('seed0'):.1f}x")
+    print(f"(c) 2 s model vs ideal {ideal:.0f}/s: {rate('pipe2') / ideal * 100:.0f}%")
+    print(f"(c) 2 s model with DISPATCH=serve vs ideal: {rate('serve2') / ideal * 100:.0f}%")
+    print(f"(b) 2 s model vs ideal {ideal:.0f}/s: {rate('worker2') / ideal * 100:.0f}%")
+    print(f"(c)/(s) 2 s model: {rate('pipe2') / rate('seed2'):.0f}x")
 
 
 if __name__ == "__main__":

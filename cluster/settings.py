@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.codec import DecodeLimits
+from contracts.dispatch import dispatch_token
 from contracts.errors import ConfigError
 from contracts.topology import Topology, retry_delays
 
@@ -72,8 +73,14 @@ class Settings(BaseSettings):
     retry_backoff: float = Field(default=2.0, ge=1)
     max_retries: int = Field(default=3, ge=0, le=20, description="Retry levels (wait queues) declared.")
     drain_timeout: float = Field(default=30.0, ge=0)
+    dispatch: Literal["direct", "serve"] = Field(
+        default="direct",
+        description="How the ingress reaches the pool and the publisher: 'direct' (workers attach to the "
+        "ingress over one gRPC stream each) or 'serve' (a Ray Serve handle call per message).",
+    )
+    dispatch_port: int = Field(default=0, ge=0, le=65535, description="Port of the ingress's dispatch server; 0 = any.")
     serve_throughput_optimized: bool = Field(
-        default=True, description="Ray Serve's throughput-optimized mode in every replica (gRPC between replicas)."
+        default=False, description="Ray Serve throughput-optimized mode in every replica (for DISPATCH=serve)."
     )
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
@@ -144,6 +151,11 @@ class Settings(BaseSettings):
             )
         if self.pool_min_replicas > self.pool_max_replicas:
             raise ValueError("POOL_MIN_REPLICAS: must not exceed POOL_MAX_REPLICAS")
+        if self.dispatch == "direct" and self.pool_min_replicas < 1:
+            raise ValueError(
+                "POOL_MIN_REPLICAS: must be at least 1 with DISPATCH=direct (scaling up from zero replicas "
+                "needs Serve's request queue: use DISPATCH=serve)"
+            )
         return self
 
     # --- derived values ---
@@ -195,6 +207,10 @@ class Settings(BaseSettings):
     def pool_capacity(self) -> int:
         """Requests the pool can run at once at its largest."""
         return self.pool_max_replicas * self.concurrent_tasks
+
+    def dispatch_token(self) -> str:
+        """The token pool replicas and the publisher show the ingress (derived from the broker URL)."""
+        return dispatch_token(self.amqp_url(), self.agent_queue)
 
     def effective_prefetch(self) -> int:
         """The ag_queue prefetch: PREFETCH, or the pool's capacity when it is 0."""

@@ -1,5 +1,9 @@
 """The ingress as a Ray Serve deployment: one replica that owns the ``ag_queue`` consume loop.
 
+With ``DISPATCH=direct`` (the default) it also hosts the dispatch server that pool replicas
+and the publisher attach to (``ingress/dispatch.py``); with ``DISPATCH=serve`` it calls them
+through their Serve handles.
+
 Serve restarts the replica when ``check_health`` fails (a worker task died) and calls
 ``__del__`` on shutdown, which drains: stop consuming, requeue what has not started, finish
 what is running within DRAIN_TIMEOUT.
@@ -16,7 +20,9 @@ from cluster.broker_metrics import BrokerMetricsCollector
 from cluster.logs import configure_logging
 from cluster.metrics import BrokerMetrics, ClusterMetrics, serve_metrics
 from cluster.settings import Settings
-from ingress.ports import HandlePool, HandlePublisher
+from ingress.direct import DirectPool, DirectPublisher
+from ingress.dispatch import DispatchServer
+from ingress.ports import HandlePool, HandlePublisher, PoolPort, PublisherPort
 from ingress.service import Ingress
 
 __all__ = ["IngressDeployment"]
@@ -32,7 +38,25 @@ class IngressDeployment:
         self._settings = settings
         registry = CollectorRegistry()
         self._metrics_port = serve_metrics(settings.metrics_port, registry)
-        self._ingress = Ingress(settings, HandlePool(pool), HandlePublisher(publisher), ClusterMetrics(registry))
+        self._dispatch: DispatchServer | None = None
+        self._direct_pool: DirectPool | None = None
+        self._direct_publisher: DirectPublisher | None = None
+        pool_port: PoolPort = HandlePool(pool)
+        publisher_port: PublisherPort = HandlePublisher(publisher)
+        if settings.dispatch == "direct":
+            import ray
+
+            pool_port = self._direct_pool = DirectPool()
+            publisher_port = self._direct_publisher = DirectPublisher()
+            self._dispatch = DispatchServer(
+                settings.dispatch_token(),
+                {"pool": self._direct_pool, "publisher": self._direct_publisher},
+                host=ray.util.get_node_ip_address(),
+                port=settings.dispatch_port,
+            )
+            await self._dispatch.start()
+            self._direct_pool.start()
+        self._ingress = Ingress(settings, pool_port, publisher_port, ClusterMetrics(registry))
         await self._ingress.start()
         # Queue depths and consumer counts are served beside the ingress's own metrics, so one
         # scrape target has everything the dashboard and the alerts need.
@@ -43,14 +67,31 @@ class IngressDeployment:
         self._drained: dict[str, int] | None = None
 
     async def status(self) -> dict[str, object]:
-        """The ingress snapshot plus where its metrics are served."""
-        return {**self._ingress.status(), "metrics_port": self._metrics_port}
+        """The ingress snapshot plus where its metrics are served and which workers are attached."""
+        dispatch: dict[str, object] = {"mode": self._settings.dispatch}
+        if self._dispatch is not None and self._direct_pool is not None and self._direct_publisher is not None:
+            dispatch.update(
+                address=self._dispatch.address,
+                publisher_attached=self._direct_publisher.attached,
+                **self._direct_pool.status(),
+            )
+        return {**self._ingress.status(), "metrics_port": self._metrics_port, "dispatch": dispatch}
+
+    async def dispatch_address(self) -> str:
+        """Where pool replicas and the publisher attach (``DISPATCH=direct``)."""
+        if self._dispatch is None:
+            raise RuntimeError("DISPATCH=serve: the ingress has no dispatch server")
+        return self._dispatch.address
 
     async def drain(self, timeout: float | None = None) -> dict[str, int]:
         """Graceful stop (``agentcluster stop``); idempotent."""
         if self._drained is None:
             self._drained = await self._ingress.drain(timeout)
             await self._collector.stop()
+            if self._direct_pool is not None:
+                await self._direct_pool.stop()
+            if self._dispatch is not None:
+                await self._dispatch.stop()
         return self._drained
 
     async def check_health(self) -> None:

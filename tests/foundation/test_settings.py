@@ -102,6 +102,9 @@ def test_given_a_dotenv_file_when_loaded_then_its_values_are_used(tmp_path: Path
         ({"MAX_BODY_BYTES": "10"}, "MAX_BODY_BYTES"),
         ({"RETRY_BACKOFF": "0.5"}, "RETRY_BACKOFF"),
         ({"POOL_MIN_REPLICAS": "5", "POOL_MAX_REPLICAS": "2"}, "POOL_MIN_REPLICAS"),
+        ({"POOL_MIN_REPLICAS": "0"}, "POOL_MIN_REPLICAS"),
+        ({"DISPATCH": "ray"}, "DISPATCH"),
+        ({"DISPATCH_PORT": "70000"}, "DISPATCH_PORT"),
         ({"RABBITMQ_URL": "http://guest:guest@localhost/"}, "RABBITMQ_URL"),
         ({"RABBITMQ_CA_FILE": "/nonexistent/ca.pem"}, "RABBITMQ_CA_FILE"),
     ],
@@ -265,3 +268,9 @@ def test_given_settings_when_assigning_then_the_frozen_object_refuses() -> None:
     settings = load_settings()
     with pytest.raises(Exception, match="frozen"):
         settings.agent_queue = "other"  # type: ignore[misc]
+
+
+def test_given_serve_dispatch_when_min_replicas_is_zero_then_it_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPATCH", "serve")
+    monkeypatch.setenv("POOL_MIN_REPLICAS", "0")
+    assert load_settings().pool_min_replicas == 0

@@ -18,10 +18,11 @@ from tests.runtime.conftest import SPEC_EXAMPLE, Broker, make_request
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.ray]
 
 
+@pytest.mark.parametrize("dispatch", ["direct", "serve"])
 async def test_given_the_spec_example_when_consumed_then_a_full_reply_with_deterministic_ids(
-    deploy: Any, runtime_settings: Any, broker: Broker
+    deploy: Any, runtime_settings: Any, broker: Broker, dispatch: str
 ) -> None:
-    settings = runtime_settings.model_copy(update={"model": "offline"})
+    settings = runtime_settings.model_copy(update={"model": "offline", "dispatch": dispatch})
     await deploy(settings)
     body = json.loads(json.dumps(SPEC_EXAMPLE))
     body["messageId"] = str(uuid.uuid4())
@@ -51,12 +52,13 @@ async def test_given_the_spec_example_when_consumed_then_a_full_reply_with_deter
     }
 
 
+@pytest.mark.parametrize("dispatch", ["direct", "serve"])
 async def test_given_200_requests_from_20_contacts_then_single_flight_and_ordered_replies(
-    deploy: Any, runtime_settings: Any, broker: Broker
+    deploy: Any, runtime_settings: Any, broker: Broker, dispatch: str
 ) -> None:
     probe_name = f"probe-{uuid.uuid4().hex[:8]}"
     probe = ray.remote(InFlightProbe).options(name=probe_name, num_cpus=0).remote()
-    await deploy(runtime_settings, probe=probe_name)
+    await deploy(runtime_settings.model_copy(update={"dispatch": dispatch}), probe=probe_name)
     sent: dict[str, list[str]] = defaultdict(list)
     for i in range(200):
         contact = i % 20
@@ -76,6 +78,14 @@ async def test_given_200_requests_from_20_contacts_then_single_flight_and_ordere
     assert report["violations"] == [], "two requests of one contact were in flight at once"
     assert report["max_parallel"] > 1, "different contacts must run in parallel"
     assert report["begins"] == 200
+    if dispatch == "direct":
+        from cluster import runtime
+
+        status = (await asyncio.to_thread(runtime.ingress_status))["dispatch"]
+        replicas = status["replicas"]
+        assert len(replicas) == 2 and status["publisher_attached"], status
+        assert sum(replica["done"] for replica in replicas) >= 200, "every run went over the dispatch streams"
+        assert all(replica["done"] > 0 for replica in replicas), "both replicas took work"
 
 
 async def test_given_a_transient_failure_when_retried_on_the_scaled_schedule_then_it_succeeds(
