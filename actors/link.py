@@ -1,11 +1,11 @@
 """A worker's end of the internal wire: attach to the ingress, run its jobs, send their outcomes.
 
 Pool replicas and the publisher each hold one :class:`IngressLink`. It finds the ingress
-(``locate``, a Serve handle call in the cluster), opens the ``Attach`` stream, says hello, and
-then runs every JOB frame as a task of ``handler(payload) -> bytes``, answering RESULT or ERROR.
-When the stream breaks (the ingress restarted, a network blip) the running jobs are cancelled,
-since the ingress has already failed them as lost and retries them, and the link dials again
-with backoff. ``drain()`` is the graceful end: DRAINING, let running jobs answer, close.
+(``locate``, a Serve handle call in the cluster), connects, says hello, and then runs every JOB
+frame as a task of ``handler(payload) -> bytes``, answering RESULT or ERROR. When the
+connection breaks (the ingress restarted, a network blip) the running jobs are cancelled, since
+the ingress has already failed them as lost and retries them, and the link dials again with
+backoff. ``drain()`` is the graceful end: DRAINING, let running jobs answer, close.
 """
 
 from __future__ import annotations
@@ -15,26 +15,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import grpc
-
 from contracts.dispatch import (
-    ATTACH_METHOD,
     CANCEL,
     DRAINING,
     ERROR,
-    GRPC_OPTIONS,
     JOB,
     LOAD,
     RESULT,
     Frame,
     Hello,
-    decode_frames,
+    decode_error,
     encode_error,
     encode_frame,
     next_message,
+    read_frame,
+    tune_socket,
 )
 
-__all__ = ["IngressLink"]
+__all__ = ["IngressLink", "RefusedError"]
 
 log = logging.getLogger("agentcluster.dispatch")
 
@@ -44,11 +42,15 @@ Handler = Callable[[bytes], Awaitable[bytes]]
 @dataclass
 class _Session:
     """One attachment. Jobs answer into their own session only: job ids restart with every
-    attachment, so an outcome must never reach the stream of a later one."""
+    attachment, so an outcome must never reach the connection of a later one."""
 
-    call: grpc.aio.StreamStreamCall[bytes, bytes]
+    writer: asyncio.StreamWriter
     outbox: asyncio.Queue[bytes] = field(default_factory=asyncio.Queue)
     jobs: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+
+
+class RefusedError(ConnectionError):
+    """Raised when the ingress refused this worker (it says why)."""
 
 
 class IngressLink:
@@ -125,28 +127,33 @@ class IngressLink:
             delay = min(delay * 2, self._redial_max)
 
     async def _attach(self, address: str) -> None:
-        async with grpc.aio.insecure_channel(address, options=GRPC_OPTIONS) as channel:
-            session = _Session(channel.stream_stream(ATTACH_METHOD)())
-            await session.call.write(self._hello.encode())
-            writer = asyncio.create_task(self._write(session))
-            self._session = session
-            self.connected.set()
-            self.sessions += 1
-            log.info("attached to the ingress", extra={"address": address, "role": self._hello.role})
-            try:
-                while True:
-                    data = await session.call.read()
-                    if data is grpc.aio.EOF:
-                        return
-                    for frame in decode_frames(data):  # type: ignore[arg-type]
-                        self._receive(session, frame)
-            finally:
-                self.connected.clear()
-                self._session = None
-                self.backlog = 0.0
-                writer.cancel()
-                for job in list(session.jobs.values()):  # failed as lost at the ingress, which retries them
-                    job.cancel()
+        host, _, port = address.rpartition(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        tune_socket(writer)
+        session = _Session(writer)
+        writer.write(self._hello.encode())
+        sender = asyncio.create_task(self._send(session))
+        self._session = session
+        self.connected.set()
+        self.sessions += 1
+        log.info("attached to the ingress", extra={"address": address, "role": self._hello.role})
+        try:
+            while True:
+                try:
+                    frame = await read_frame(reader)
+                except asyncio.IncompleteReadError:
+                    return
+                if frame.kind == ERROR and frame.job_id == 0:
+                    raise RefusedError(decode_error(frame.payload).reason)
+                self._receive(session, frame)
+        finally:
+            self.connected.clear()
+            self._session = None
+            self.backlog = 0.0
+            sender.cancel()
+            for job in list(session.jobs.values()):  # failed as lost at the ingress, which retries them
+                job.cancel()
+            writer.close()
 
     def _receive(self, session: _Session, frame: Frame) -> None:
         if frame.kind == JOB:
@@ -170,12 +177,10 @@ class IngressLink:
         session.jobs.pop(job_id, None)
 
     @staticmethod
-    async def _write(session: _Session) -> None:
-        # One writer per stream: gRPC allows a single outstanding write on a stream.
+    async def _send(session: _Session) -> None:
         while True:
             message, count = await next_message(session.outbox)
-            try:
-                await session.call.write(message)
-            finally:
-                for _ in range(count):
-                    session.outbox.task_done()
+            session.writer.write(message)
+            for _ in range(count):
+                session.outbox.task_done()
+            await session.writer.drain()

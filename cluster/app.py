@@ -4,7 +4,7 @@
 import path for ``serve run`` / ``serve deploy`` / KubeRay (``cluster.app:app_builder``),
 which reads the settings from the environment of the Serve controller (``runtime_env``).
 
-With ``DISPATCH=direct`` the pool replicas and the publisher attach to the ingress over gRPC
+With ``DISPATCH=direct`` the pool replicas and the publisher attach to the ingress over TCP
 (``contracts/dispatch.py`` says why) and the pool is sized by ``cluster.autoscaling.pool_policy``
 from the load its replicas report; Serve still deploys, places, health-checks and restarts all
 three deployments.

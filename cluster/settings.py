@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     dispatch: Literal["direct", "serve"] = Field(
         default="direct",
         description="How the ingress reaches the pool and the publisher: 'direct' (workers attach to the "
-        "ingress over one gRPC stream each) or 'serve' (a Ray Serve handle call per message).",
+        "ingress over one TCP connection each) or 'serve' (a Ray Serve handle call per message).",
     )
     dispatch_port: int = Field(default=0, ge=0, le=65535, description="Port of the ingress's dispatch server; 0 = any.")
     serve_throughput_optimized: bool = Field(

@@ -61,7 +61,7 @@ class DirectPool:
         self._pump()
 
     def detach(self, link: WorkerLink) -> None:
-        """A pool replica's stream ended (its jobs already failed as lost)."""
+        """A pool replica's connection ended (its jobs already failed as lost)."""
         if link in self._links:
             self._links.remove(link)
 
@@ -153,7 +153,7 @@ class DirectPublisher:
         self._attached.set()
 
     def detach(self, link: WorkerLink) -> None:
-        """The publisher's stream ended."""
+        """The publisher's connection ended."""
         if link in self._links:
             self._links.remove(link)
         if not self._links:

@@ -1,11 +1,11 @@
-"""The ingress's end of the internal wire: a gRPC server that workers attach to.
+"""The ingress's end of the internal wire: a TCP server that workers attach to.
 
-Each pool replica and the publisher open one ``Attach`` stream (``contracts/dispatch.py``
-describes the frames). :class:`DispatchServer` checks the hello, wraps the stream in a
-:class:`WorkerLink` and hands it to the registry of its role (:class:`~ingress.direct.DirectPool`
-or :class:`~ingress.direct.DirectPublisher`); when the stream ends, for whatever reason, the link
-fails its outstanding jobs with :class:`~contracts.errors.ReplicaLostError` and leaves the
-registry. Dead peers are found by HTTP/2 keepalive pings even when no TCP reset arrives.
+Each pool replica and the publisher open one connection (``contracts/dispatch.py`` describes the
+frames). :class:`DispatchServer` checks the hello, wraps the connection in a :class:`WorkerLink`
+and hands it to the registry of its role (:class:`~ingress.direct.DirectPool` or
+:class:`~ingress.direct.DirectPublisher`); when the connection ends, for whatever reason, the
+link fails its outstanding jobs with :class:`~contracts.errors.ReplicaLostError` and leaves the
+registry. A refused worker gets one ERROR frame that says why, then the connection closes.
 """
 
 from __future__ import annotations
@@ -15,25 +15,23 @@ import hmac
 import itertools
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
-
-import grpc
+from typing import Protocol
 
 from contracts.dispatch import (
-    ATTACH,
     CANCEL,
-    DISPATCH_SERVICE,
     DRAINING,
-    GRPC_OPTIONS,
+    ERROR,
     JOB,
     LOAD,
     Frame,
     Hello,
-    decode_frames,
+    encode_error,
     encode_frame,
     next_message,
+    read_frame,
+    tune_socket,
 )
-from contracts.errors import ReplicaLostError
+from contracts.errors import AgentFailedError, ReplicaLostError
 
 __all__ = ["DispatchServer", "LinkRegistry", "WorkerLink"]
 
@@ -96,7 +94,7 @@ class WorkerLink:
             future.set_result(frame)
 
     def close(self, reason: str) -> None:
-        """The stream ended: every outstanding job fails as lost (so it is retried)."""
+        """The connection ended: every outstanding job fails as lost (so it is retried)."""
         self.closed = True
         pending, self._pending = self._pending, {}
         for future in pending.values():
@@ -124,87 +122,107 @@ class LinkRegistry(Protocol):
         ...
 
     def detach(self, link: WorkerLink) -> None:
-        """Its stream ended; the link is already closed."""
+        """Its connection ended; the link is already closed."""
         ...
 
 
 class DispatchServer:
-    """The gRPC server of the ingress; ``start()`` returns the address workers dial."""
+    """The ingress's listener; ``start()`` returns the address workers dial."""
 
     def __init__(self, token: str, registries: Mapping[str, LinkRegistry], *, host: str, port: int = 0) -> None:
         self._token = token
         self._registries = registries
         self._host = host
         self._port = port
-        self._server: grpc.aio.Server | None = None
-        self._streams: set[asyncio.Task[Any]] = set()
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
         self.address = ""
 
     async def start(self) -> str:
         """Bind and serve; the address is ``host:port`` with the port actually bound."""
-        server = grpc.aio.server(options=GRPC_OPTIONS)
-        handler = grpc.stream_stream_rpc_method_handler(self._attach)
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(DISPATCH_SERVICE, {ATTACH: handler}),))
-        port = server.add_insecure_port(f"{self._host}:{self._port}")
-        if port == 0:
-            raise OSError(f"cannot listen on {self._host}:{self._port} (DISPATCH_PORT)")
-        await server.start()
-        self._server = server
+        try:
+            self._server = await asyncio.start_server(self._attach, self._host, self._port)
+        except OSError as exc:
+            raise OSError(f"cannot listen on {self._host}:{self._port} (DISPATCH_PORT): {exc}") from None
+        port = self._server.sockets[0].getsockname()[1]
         self.address = f"{self._host}:{port}"
         log.info("dispatch server listening", extra={"address": self.address})
         return self.address
 
-    async def stop(self, grace: float = 1.0) -> None:
-        """Close every stream (workers redial elsewhere) and stop listening; idempotent."""
+    async def stop(self) -> None:
+        """Stop listening and close every connection (workers dial again); idempotent."""
         server, self._server = self._server, None
-        if server is not None:
-            await server.stop(grace)
+        if server is None:
+            return
+        server.close()
+        for writer in list(self._connections):
+            writer.close()
+        await server.wait_closed()
 
-    async def _attach(self, _requests: Any, context: grpc.aio.ServicerContext[bytes, bytes]) -> None:
+    async def _attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tune_socket(writer)
+        self._connections.add(writer)
         try:
-            first = await asyncio.wait_for(context.read(), 10.0)
-            hello = Hello.decode(decode_frames(first)[0])  # type: ignore[arg-type]
+            hello = await self._greet(reader, writer)
+            if hello is not None:
+                await self._serve(hello, reader, writer)
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+
+    async def _greet(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Hello | None:
+        try:
+            hello = Hello.decode(await asyncio.wait_for(read_frame(reader), 10.0))
         except Exception as exc:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"expected a HELLO frame: {exc}")
-            return
-        if not hmac.compare_digest(hello.token, self._token):
-            log.warning("worker refused: wrong dispatch token", extra={"replica": hello.replica_id})
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "wrong dispatch token")
-            return
-        registry = self._registries.get(hello.role)
-        if registry is None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"unknown worker role {hello.role!r}")
-            return
+            reason = f"expected a HELLO frame ({type(exc).__name__}: {exc})"
+        else:
+            if hmac.compare_digest(hello.token, self._token) and hello.role in self._registries:
+                return hello
+            reason = (
+                f"unknown worker role {hello.role!r}"
+                if hmac.compare_digest(hello.token, self._token)
+                else "wrong dispatch token (the worker runs with other broker settings)"
+            )
+        log.warning("worker refused: %s", reason)
+        await self._refuse(writer, reason)
+        return None
+
+    @staticmethod
+    async def _refuse(writer: asyncio.StreamWriter, reason: str) -> None:
+        writer.write(encode_frame(ERROR, 0, encode_error(AgentFailedError(f"ingress refused the worker: {reason}"))))
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+
+    async def _serve(self, hello: Hello, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        registry = self._registries[hello.role]
         link = WorkerLink(hello)
         registry.attach(link)
         log.info("worker attached", extra={"role": hello.role, "replica": hello.replica_id, "pid": hello.pid})
-        writer = asyncio.create_task(self._write(link, context))
-        reason = "stream closed"
+        sender = asyncio.create_task(self._send(link, writer))
+        reason = "connection closed"
         try:
             while True:
-                data = await context.read()
-                if data is grpc.aio.EOF:
-                    break
-                for frame in decode_frames(data):  # type: ignore[arg-type]
-                    link.receive(frame)
+                link.receive(await read_frame(reader))
+        except asyncio.IncompleteReadError:
+            pass
         except asyncio.CancelledError:
             reason = "dispatch server stopped"
             raise
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
         finally:
-            writer.cancel()
+            sender.cancel()
             link.close(f"{hello.role} replica {hello.replica_id} detached ({reason})")
             registry.detach(link)
             log.info("worker detached", extra={"role": hello.role, "replica": hello.replica_id, "reason": reason})
 
     @staticmethod
-    async def _write(link: WorkerLink, context: grpc.aio.ServicerContext[bytes, bytes]) -> None:
-        # One writer per stream: gRPC allows a single outstanding write on a stream.
+    async def _send(link: WorkerLink, writer: asyncio.StreamWriter) -> None:
         while True:
             message, count = await next_message(link.outbox)
-            try:
-                await context.write(message)
-            finally:
-                for _ in range(count):
-                    link.outbox.task_done()
+            writer.write(message)
+            for _ in range(count):
+                link.outbox.task_done()
+            await writer.drain()

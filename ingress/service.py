@@ -28,6 +28,7 @@ redelivery without running the agent again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -61,6 +62,8 @@ _ENQUEUED_AT = "x-agentcluster-enqueued-at"
 _COMPLETED_MEMORY = 10_000
 #: Pauses between attempts to publish a reply before the delivery is requeued.
 _PUBLISH_BACKOFF = (0.2, 1.0, 3.0)
+#: How long a drain waits, after its timeout, for requests that already have their outcome.
+_SETTLE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -99,6 +102,8 @@ class Ingress:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._workers: list[asyncio.Task[None]] = []
+        #: Workers whose request has its outcome and is being published, retried or dead-lettered.
+        self._settling: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._watchdog: asyncio.Task[None] | None = None
         self._running = 0
@@ -130,8 +135,9 @@ class Ingress:
     async def drain(self, timeout: float | None = None) -> dict[str, int]:
         """Stop consuming, requeue what has not started, let running work finish, close.
 
-        Work still running after ``timeout`` seconds is cancelled and requeued. Nothing is
-        dead-lettered by a stop.
+        Work still running after ``timeout`` seconds is cancelled and requeued; a request that
+        already has its answer gets up to ``_SETTLE_TIMEOUT`` more seconds for the publish and the
+        ack, since requeueing it could answer it twice. Nothing is dead-lettered by a stop.
         """
         timeout = self._settings.drain_timeout if timeout is None else timeout
         self._stopping = True
@@ -142,7 +148,16 @@ class Ingress:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
-            log.warning("drain timeout: requeueing %d running requests", self._running)
+            settling = len(self._settling)
+            log.warning("drain timeout: requeueing %d running requests", self._running - settling)
+            for worker in self._workers:
+                if worker not in self._settling:
+                    worker.cancel()
+            if settling:
+                # These have their answer and are publishing it: cancelling now would requeue a
+                # request whose reply may already be confirmed (answered twice on redelivery).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), _SETTLE_TIMEOUT)
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
@@ -238,6 +253,7 @@ class Ingress:
                 )
                 await self._requeue(ticket.item.message)
             finally:
+                self._settling.discard(asyncio.current_task())  # type: ignore[arg-type]
                 self._running -= 1
                 self._metrics.in_flight.dec()
                 self._scheduler.done(ticket)
@@ -266,9 +282,11 @@ class Ingress:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            self._settling.add(asyncio.current_task())  # type: ignore[arg-type]
             error = classify(exc) if not isinstance(exc, TimeoutError) else AgentTimeoutError("pool call timed out")
             await self._failed(job, error)
             return
+        self._settling.add(asyncio.current_task())  # type: ignore[arg-type]
         self._breaker.record_success()
         self._metrics.breaker_open.set(0)
         self._record_result(result)

@@ -9,7 +9,7 @@ from typing import Any
 
 from cluster.settings import Settings, load_settings
 
-__all__ = ["register"]
+__all__ = ["collect", "register", "render"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,23 +66,42 @@ def collect(settings: Settings, address: str) -> dict[str, Any]:
     return report
 
 
+def render(report: dict[str, Any]) -> list[str]:
+    """The lines ``status`` prints for a report of :func:`collect`."""
+    ingress = report.get("ingress") or {}
+    lines = [f"app: {report.get('app', 'unknown')}   healthy: {'yes' if report['healthy'] else 'NO'}"]
+    if report.get("error"):
+        lines.append(f"error: {report['error']}")
+    for name, dep in (report.get("deployments") or {}).items():
+        lines.append(f"  {name:<10} {dep['status']:<10} replicas {dep['replicas']}")
+    if isinstance(ingress, dict) and ingress:
+        keys = ("consuming", "breaker", "in_flight", "waiting", "consumed", "replied", "retried", "dead_lettered")
+        lines.append("  ingress    " + "  ".join(f"{k}={ingress.get(k)}" for k in keys))
+        dispatch = ingress.get("dispatch") or {}
+        if dispatch.get("mode") == "direct":
+            publisher = "attached" if dispatch.get("publisher_attached") else "NOT attached"
+            lines.append(
+                f"  dispatch   direct on {dispatch.get('address')}  publisher {publisher}"
+                f"  waiting for a slot={dispatch.get('waiting_for_slot')}"
+            )
+            for replica in dispatch.get("replicas", []):
+                state = " draining" if replica.get("draining") else ""
+                lines.append(
+                    f"    pool replica {replica['replica']} pid {replica['pid']}: "
+                    f"{replica['running']}/{replica['capacity']} running, {replica['done']} done{state}"
+                )
+    lines.append("queues:")
+    for name, state in report["queues"].items():
+        text = "missing" if state is None else f"{state['messages']:>6} messages  {state['consumers']} consumers"
+        lines.append(f"  {name:<28} {text}")
+    return lines
+
+
 def _status(args: argparse.Namespace) -> int:
     settings = load_settings()
     report = collect(settings, args.address)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        ingress = report.get("ingress") or {}
-        print(f"app: {report.get('app', 'unknown')}   healthy: {'yes' if report['healthy'] else 'NO'}")
-        if report.get("error"):
-            print(f"error: {report['error']}")
-        for name, dep in (report.get("deployments") or {}).items():
-            print(f"  {name:<10} {dep['status']:<10} replicas {dep['replicas']}")
-        if isinstance(ingress, dict) and ingress:
-            keys = ("consuming", "breaker", "in_flight", "waiting", "consumed", "replied", "retried", "dead_lettered")
-            print("  ingress    " + "  ".join(f"{k}={ingress.get(k)}" for k in keys))
-        print("queues:")
-        for name, state in report["queues"].items():
-            text = "missing" if state is None else f"{state['messages']:>6} messages  {state['consumers']} consumers"
-            print(f"  {name:<28} {text}")
+        print("\n".join(render(report)))
     return 0 if report["healthy"] else 1

@@ -213,6 +213,13 @@ def _code_deployments(env: dict[str, str]) -> dict[str, Any]:
     return found
 
 
+def code_dispatch(app: dict[str, Any]) -> str:
+    """The DISPATCH a Serve config's application runs with (the settings' default when unset)."""
+    from cluster.settings import Settings
+
+    return str(app["runtime_env"]["env_vars"].get("DISPATCH", Settings.model_fields["dispatch"].default))
+
+
 @pytest.mark.parametrize("source", SERVE_CONFIGS)
 def test_given_serve_config_then_every_option_it_sets_equals_what_the_code_derives(source: str) -> None:
     """Options in a Serve config replace the code's: they must not quietly disagree with cluster/app.py."""
@@ -229,7 +236,12 @@ def test_given_serve_config_then_every_option_it_sets_equals_what_the_code_deriv
                     assert deployment.ray_actor_options[option] == wanted, (name, option)
             elif key == "autoscaling_config":
                 for option, wanted in value.items():
-                    assert getattr(config.autoscaling_config, option) == wanted, (name, option)
+                    actual = getattr(config.autoscaling_config, option)
+                    if option == "policy":  # the code builds an AutoscalingPolicy, the file a mapping
+                        actual = {"policy_function": actual.policy_function}
+                    assert actual == wanted, (name, option)
+                if name == "AgentPool" and code_dispatch(app) == "direct":
+                    assert "policy" in value, "a config that replaces autoscaling_config must keep the pool's policy"
             else:
                 assert getattr(config, key) == value, (name, key)
 

@@ -505,6 +505,31 @@ async def test_given_running_work_past_the_drain_timeout_when_drained_then_it_is
     assert await h.depth(h.settings.agent_queue) == 1, "back in ag_queue for the next ingress"
 
 
+async def test_given_an_answer_being_published_past_the_drain_timeout_when_drained_then_it_is_acked_not_requeued(
+    start: Start,
+) -> None:
+    h = await start()
+    confirm = asyncio.Event()
+    publish = h.publisher.publish_reply
+
+    async def slow_confirm(body: bytes, reply_id: str, correlation_id: str) -> None:
+        await confirm.wait()  # the broker has not confirmed yet when the drain times out
+        await publish(body, reply_id, correlation_id)
+
+    h.publisher.publish_reply = slow_confirm  # type: ignore[method-assign]
+    request = make_request("answer me")
+    mid = await h.publish(request)
+    await eventually(lambda: h.log.count("run", mid) == 1, "the run finished")
+
+    drain = asyncio.create_task(h.drain(0.1))
+    await asyncio.sleep(0.3)  # past the drain timeout
+    confirm.set()
+    result = await drain
+
+    assert h.log.kinds(mid) == ["run", "publish_reply:start", "publish_reply:end", "ack"]
+    assert result["requeued"] == 0 and await h.depth(h.settings.agent_queue) == 0, "answered once, not requeued"
+
+
 async def test_given_contacts_waiting_for_a_worker_then_urgent_runs_before_high_before_normal(start: Start) -> None:
     blocker = Gate()
     h = await start(script={"blocker": blocker}, concurrent_tasks=1)

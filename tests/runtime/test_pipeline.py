@@ -12,6 +12,7 @@ import pytest
 import ray
 
 from actors.probe import InFlightProbe
+from cluster.commands import status
 from contracts.codec import reply_id
 from tests.runtime.conftest import SPEC_EXAMPLE, Broker, make_request
 
@@ -50,6 +51,12 @@ async def test_given_the_spec_example_when_consumed_then_a_full_reply_with_deter
         "content_type": "application/json",
         "delivery_mode": 2,
     }
+
+    report = await asyncio.to_thread(status.collect, settings, "auto")
+    text = "\n".join(status.render(report))
+    assert report["healthy"] and report["ingress"]["dispatch"]["mode"] == dispatch, text
+    if dispatch == "direct":
+        assert "publisher attached" in text and text.count("pool replica") == 2, text
 
 
 @pytest.mark.parametrize("dispatch", ["direct", "serve"])
