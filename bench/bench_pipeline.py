@@ -4,6 +4,7 @@ Rows (all against the local RabbitMQ, each on its own unique queues):
 
 (a) relay      consume → publish with confirm → ack, no agent: the broker's ceiling here
 (b) worker     one plain aio-pika process running the same AgentEngine, N in flight
+(b2) processes two such processes on one queue: two engines, no dispatch, the ceiling on 2 cores
 (c) pipeline   this project: Ingress → AgentPool (Ray Serve) → Publisher, with the default
                DISPATCH=direct and, for comparison, DISPATCH=serve (a Serve handle call per hop)
 (s) seed       the spec's shape: one process, prefetch 1 (the baseline users start from)
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import statistics
 import time
 import uuid
@@ -181,6 +183,46 @@ async def _run_plain(model: str, prefetch: int, count: int, in_flight: int, with
         await _cleanup(setup, settings)
 
 
+def _process_worker(settings_json: str, prefetch: int, ready: Any) -> None:
+    """Entry point of one engine process of the (b2) row."""
+    settings = Settings.model_validate_json(settings_json)
+
+    async def serve() -> None:
+        from agents.engine import AgentEngine
+
+        engine = AgentEngine(settings)
+        await engine.start()
+        await _worker(settings, prefetch, engine)
+        ready.set()
+        await asyncio.Event().wait()  # until killed
+
+    asyncio.run(serve())
+
+
+async def _run_processes(model: str, processes: int, count: int, in_flight: int) -> dict[str, float]:
+    """(b2): ``processes`` plain aio-pika engine processes on one queue, no dispatch at all."""
+    context = multiprocessing.get_context("spawn")
+    settings = _settings(model)
+    setup = await connect(settings, name="bench-setup")
+    await declare_topology(setup, settings.topology())
+    workers = []
+    try:
+        for _ in range(processes):
+            ready = context.Event()
+            worker = context.Process(
+                target=_process_worker, args=(settings.model_dump_json(), in_flight // processes, ready), daemon=True
+            )
+            worker.start()
+            workers.append(worker)
+            await asyncio.to_thread(ready.wait, 120)
+        await _drive(settings, min(count, 100), in_flight)
+        return await _drive(settings, count, in_flight)
+    finally:
+        for worker in workers:
+            worker.kill()
+        await _cleanup(setup, settings)
+
+
 async def _run_pipeline(
     model: str, count: int, in_flight: int, concurrent: int, rate: float | None = None, dispatch: str = "direct"
 ) -> dict[str, float]:
@@ -238,6 +280,12 @@ async def main(quick: bool) -> None:
             "(b) one aio-pika process, zero-latency model, 64 in flight",
             0.0,
             lambda: _run_plain("scripted", 64, n, 64, with_engine=True),
+        ),
+        (
+            "procs0",
+            "(b2) two aio-pika processes, no dispatch, zero-latency model, 64 in flight",
+            0.0,
+            lambda: _run_processes("scripted", 2, n, 64),
         ),
         ("pipe0", "(c) pipeline, zero-latency model, 64 in flight", 0.0, lambda: _run_pipeline("scripted", n, 64, 32)),
         (
@@ -305,6 +353,7 @@ async def main(quick: bool) -> None:
         return results[key]["rate"]
 
     print(f"(c)/(b) zero-latency: {rate('pipe0') / rate('worker0'):.2f}x")
+    print(f"(c)/(b2) zero-latency, against two engines with no dispatch: {rate('pipe0') / rate('procs0'):.2f}x")
     print(f"(c)/(b) zero-latency with DISPATCH=serve: {rate('serve0') / rate('worker0'):.2f}x")
     print(f"(c) direct / serve dispatch, zero-latency: {rate('pipe0') / rate('serve0'):.2f}x")
     print(f"(c)/(s) zero-latency: {rate('pipe0') / rate('seed0'):.1f}x")

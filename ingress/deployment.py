@@ -12,6 +12,7 @@ what is running within DRAIN_TIMEOUT.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -75,7 +76,7 @@ class IngressDeployment:
                 publisher_attached=self._direct_publisher.attached,
                 **self._direct_pool.status(),
             )
-        return {**self._ingress.status(), "metrics_port": self._metrics_port, "dispatch": dispatch}
+        return {**self._ingress.status(), "metrics_port": self._metrics_port, "pid": os.getpid(), "dispatch": dispatch}
 
     async def dispatch_address(self) -> str:
         """Where pool replicas and the publisher attach (``DISPATCH=direct``)."""

@@ -81,6 +81,32 @@ async def test_given_a_pool_replica_killed_mid_stream_then_nothing_is_lost(
     assert await broker.depth(runtime_settings.dlx_agent) == 0
 
 
+async def test_given_the_ingress_replica_killed_mid_stream_then_workers_reattach_and_nothing_is_lost(
+    deploy: Any, runtime_settings: Any, broker: Broker
+) -> None:
+    from cluster import runtime
+
+    await deploy(runtime_settings)
+    requests = [make_request(f"msg {i} #sleep=0.1", i % 10) for i in range(40)]
+    for request in requests[:20]:
+        await broker.publish(request)
+    await asyncio.sleep(0.5)
+    before = await asyncio.to_thread(runtime.ingress_status)
+    os.kill(int(before["pid"]), signal.SIGKILL)  # Serve restarts it; the broker redelivers its unacked work
+    for request in requests[20:]:
+        await broker.publish(request)
+
+    replies = await _drain_replies(broker, 40, timeout=240)
+    after = await asyncio.to_thread(runtime.ingress_status)
+
+    answered = _answered(replies)
+    assert set(answered) == {r["messageId"] for r in requests}, "a request was lost"
+    assert all(len(ids) == 1 for ids in answered.values()), "a redelivered request keeps its reply id"
+    assert after["pid"] != before["pid"]
+    assert len(after["dispatch"]["replicas"]) == 2 and after["dispatch"]["publisher_attached"], after["dispatch"]
+    assert await broker.depth(runtime_settings.dlx_agent) == 0
+
+
 async def test_given_broker_connections_closed_mid_stream_then_nothing_lost_and_consumption_resumes(
     deploy: Any, runtime_settings: Any, broker: Broker
 ) -> None:
