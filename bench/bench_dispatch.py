@@ -6,8 +6,10 @@ side by side in one run:
 
 serve    a Ray Serve handle call from one replica to another (``DISPATCH=serve``)
 actor    a plain Ray actor method call between two actor processes
-grpc     a round trip on an open gRPC bidirectional stream between two actor processes
-direct   this project's wire: DirectPool → DispatchServer ↔ IngressLink (``DISPATCH=direct``)
+grpc     a round trip on an open gRPC bidirectional stream between two actor processes, many
+         calls in flight per stream, one gRPC message per call
+direct   this project's wire: DispatchServer ↔ IngressLink, many jobs in flight per connection,
+         a writer sending every frame that waits in one write (``DISPATCH=direct``)
 
 For each: CPU per call summed over every process on the machine (``/proc/stat``, so Ray's own
 processes count), with 64 calls in flight; and the round-trip latency of calls made one at a
@@ -141,21 +143,42 @@ class Caller:
     async def grpc(self, ports: list[int], calls: int, idle_calls: int) -> dict[str, float]:
         import grpc
 
-        streams = []
+        # Pipelined like the direct wire: many calls in flight per stream, one writer per stream
+        # (gRPC allows one outstanding write), replies matched to calls by an 8-byte id.
+        pending: dict[int, asyncio.Future[bytes]] = {}
+        queues: list[asyncio.Queue[bytes]] = []
+
+        async def write(stream: Any, queue: asyncio.Queue[bytes]) -> None:
+            while True:
+                await stream.write(await queue.get())
+
+        async def read(stream: Any) -> None:
+            while True:
+                message = await stream.read()
+                if message is grpc.aio.EOF:
+                    return
+                pending.pop(int.from_bytes(message[:8], "big")).set_result(message)
+
+        tasks = []
         for port in ports:
-            channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-            streams.append(channel.stream_stream("/bench.Echo/Run")())
-        # One write and one read at a time per stream (gRPC allows one of each outstanding).
-        locks = [asyncio.Lock() for _ in streams]
-        turn = iter(range(10**9))
+            stream = grpc.aio.insecure_channel(f"127.0.0.1:{port}").stream_stream("/bench.Echo/Run")()
+            queue: asyncio.Queue[bytes] = asyncio.Queue()
+            queues.append(queue)
+            tasks += [asyncio.create_task(write(stream, queue)), asyncio.create_task(read(stream))]
+        ids = iter(range(1, 10**12))
 
         async def call() -> None:
-            index = next(turn) % len(streams)
-            async with locks[index]:
-                await streams[index].write(BODY)
-                await streams[index].read()
+            call_id = next(ids)
+            future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+            pending[call_id] = future
+            queues[call_id % len(queues)].put_nowait(call_id.to_bytes(8, "big") + BODY)
+            await future
 
-        return await _measure(call, calls, idle_calls)
+        try:
+            return await _measure(call, calls, idle_calls)
+        finally:
+            for task in tasks:
+                task.cancel()
 
     async def direct(self, echoes: list[Any], calls: int, idle_calls: int) -> dict[str, float]:
         from ingress.direct import DirectPool
