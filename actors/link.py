@@ -24,6 +24,7 @@ from contracts.dispatch import (
     RESULT,
     Frame,
     Hello,
+    close_on_failure,
     decode_error,
     encode_error,
     encode_frame,
@@ -92,9 +93,10 @@ class IngressLink:
         session = self._session
         if session is not None:
             session.outbox.put_nowait(encode_frame(DRAINING))
-            jobs = list(session.jobs.values())
-            if jobs:
-                await asyncio.wait(jobs, timeout=timeout)
+            deadline = asyncio.get_running_loop().time() + timeout
+            # Loop: a job sent before the ingress read DRAINING may still arrive and start.
+            while session.jobs and (left := deadline - asyncio.get_running_loop().time()) > 0:
+                await asyncio.wait(list(session.jobs.values()), timeout=left)
             try:
                 await asyncio.wait_for(session.outbox.join(), 5.0)
             except TimeoutError:
@@ -133,6 +135,7 @@ class IngressLink:
         session = _Session(writer)
         writer.write(self._hello.encode())
         sender = asyncio.create_task(self._send(session))
+        sender.add_done_callback(lambda task: close_on_failure(task, writer))
         self._session = session
         self.connected.set()
         self.sessions += 1

@@ -5,13 +5,13 @@ they are in a :class:`Hello`, and then receive jobs and send results on that con
 it closes. A closed connection is a lost worker: the ingress fails its outstanding jobs as
 :class:`~contracts.errors.ReplicaLostError`, so they are retried and never acked as done.
 
-Why not Serve handle calls: measured on the 2-core machine, one Serve handle call costs about
-3.5 ms of CPU across the processes involved, one plain Ray actor call about 1 ms, one round trip
-on an open gRPC stream 0.38 ms and on a plain asyncio TCP stream 0.05 ms; between two Serve
-replicas at idle a round trip takes 0.45 ms (p99 1.6 ms) on gRPC and 0.10 ms (p99 0.3 ms) on
-TCP (``docs/benchmarks.md``). A request makes two hops (pool, publisher) against about 13 ms of
-agent CPU, so the handle calls alone took a third of the machine. Serve still deploys, scales,
-health-checks and restarts every replica; only the per-message path goes over the connection.
+Why not Serve handle calls: measured on the 2-core machine (``bench/bench_dispatch.py``), one
+Serve handle call costs about 3.6 ms of CPU across the processes involved, a plain Ray actor
+call 1.2 ms, a round trip on an open gRPC stream 0.34 ms and on this connection 0.04 ms; idle
+round trips take 4.4, 2.7, 0.7 and 0.3 ms. A request makes two hops (pool, publisher) against
+about 13 ms of agent CPU, so the handle calls alone took a third of the machine. Serve still
+deploys, scales, health-checks and restarts every replica; only the per-message path goes over
+the connection.
 
 A frame is ``kind (1 byte) | job id (8 bytes) | length (4 bytes) | payload`` (big-endian); bodies
 travel as bytes, structured parts as JSON. A writer sends every frame that is waiting in one
@@ -46,6 +46,7 @@ __all__ = [
     "RESULT",
     "Frame",
     "Hello",
+    "close_on_failure",
     "decode_error",
     "dispatch_token",
     "encode_error",
@@ -127,6 +128,13 @@ def tune_socket(writer: asyncio.StreamWriter) -> None:
     for option, value in (("TCP_KEEPIDLE", 10), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3), ("TCP_USER_TIMEOUT", 30_000)):
         if hasattr(socket, option):  # Linux; elsewhere the system's keepalive defaults apply
             sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+
+
+def close_on_failure(sender: asyncio.Task[None], writer: asyncio.StreamWriter) -> None:
+    """Done-callback of a connection's sending task: a failed write (peer gone) closes the
+    connection, so the reading side ends too and the link is torn down in one place."""
+    if not sender.cancelled() and sender.exception() is not None:
+        writer.close()
 
 
 def join_parts(header: dict[str, Any], body: bytes = b"") -> bytes:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +26,6 @@ from contracts.errors import PublishError, ReplicaLostError
 from ingress.dispatch import WorkerLink
 
 __all__ = ["DirectPool", "DirectPublisher"]
-
-log = logging.getLogger("agentcluster.dispatch")
 
 
 @dataclass

@@ -25,6 +25,7 @@ from contracts.dispatch import (
     LOAD,
     Frame,
     Hello,
+    close_on_failure,
     encode_error,
     encode_frame,
     next_message,
@@ -176,13 +177,12 @@ class DispatchServer:
         except Exception as exc:
             reason = f"expected a HELLO frame ({type(exc).__name__}: {exc})"
         else:
-            if hmac.compare_digest(hello.token, self._token) and hello.role in self._registries:
+            if not hmac.compare_digest(hello.token, self._token):
+                reason = "wrong dispatch token (the worker runs with other broker settings)"
+            elif hello.role not in self._registries:
+                reason = f"unknown worker role {hello.role!r}"
+            else:
                 return hello
-            reason = (
-                f"unknown worker role {hello.role!r}"
-                if hmac.compare_digest(hello.token, self._token)
-                else "wrong dispatch token (the worker runs with other broker settings)"
-            )
         log.warning("worker refused: %s", reason)
         await self._refuse(writer, reason)
         return None
@@ -201,6 +201,7 @@ class DispatchServer:
         registry.attach(link)
         log.info("worker attached", extra={"role": hello.role, "replica": hello.replica_id, "pid": hello.pid})
         sender = asyncio.create_task(self._send(link, writer))
+        sender.add_done_callback(lambda task: close_on_failure(task, writer))
         reason = "connection closed"
         try:
             while True:
