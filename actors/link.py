@@ -28,8 +28,8 @@ from contracts.dispatch import (
     decode_error,
     encode_error,
     encode_frame,
-    next_message,
     read_frame,
+    send_forever,
     tune_socket,
 )
 
@@ -134,7 +134,7 @@ class IngressLink:
         tune_socket(writer)
         session = _Session(writer)
         writer.write(self._hello.encode())
-        sender = asyncio.create_task(self._send(session))
+        sender = asyncio.create_task(send_forever(session.outbox, writer))
         sender.add_done_callback(lambda task: close_on_failure(task, writer))
         self._session = session
         self.connected.set()
@@ -178,12 +178,3 @@ class IngressLink:
             frame = encode_frame(ERROR, job_id, encode_error(exc))
         session.outbox.put_nowait(frame)
         session.jobs.pop(job_id, None)
-
-    @staticmethod
-    async def _send(session: _Session) -> None:
-        while True:
-            message, count = await next_message(session.outbox)
-            session.writer.write(message)
-            for _ in range(count):
-                session.outbox.task_done()
-            await session.writer.drain()

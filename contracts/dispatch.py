@@ -52,8 +52,8 @@ __all__ = [
     "encode_error",
     "encode_frame",
     "join_parts",
-    "next_message",
     "read_frame",
+    "send_forever",
     "split_parts",
     "tune_socket",
 ]
@@ -97,16 +97,20 @@ def encode_frame(kind: bytes, job_id: int = 0, payload: bytes = b"") -> bytes:
     return _HEADER.pack(kind, job_id, len(payload)) + payload
 
 
-async def next_message(outbox: asyncio.Queue[bytes], limit: int = 4 * 1024 * 1024) -> tuple[bytes, int]:
-    """The next write: the frames waiting in ``outbox`` (at least one, about ``limit`` bytes at
-    most), and how many there were (for ``task_done``)."""
-    frames = [await outbox.get()]
-    size = len(frames[0])
-    while size < limit and not outbox.empty():
-        frame = outbox.get_nowait()
-        frames.append(frame)
-        size += len(frame)
-    return b"".join(frames), len(frames)
+async def send_forever(outbox: asyncio.Queue[bytes], writer: asyncio.StreamWriter, limit: int = 4 << 20) -> None:
+    """The one sender of a connection: each write takes every frame waiting in ``outbox`` (about
+    ``limit`` bytes at most), so under load one write carries many frames."""
+    while True:
+        frames = [await outbox.get()]
+        size = len(frames[0])
+        while size < limit and not outbox.empty():
+            frame = outbox.get_nowait()
+            frames.append(frame)
+            size += len(frame)
+        writer.write(b"".join(frames))
+        for _ in frames:
+            outbox.task_done()
+        await writer.drain()
 
 
 async def read_frame(reader: asyncio.StreamReader) -> Frame:

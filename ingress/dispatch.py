@@ -28,8 +28,8 @@ from contracts.dispatch import (
     close_on_failure,
     encode_error,
     encode_frame,
-    next_message,
     read_frame,
+    send_forever,
     tune_socket,
 )
 from contracts.errors import AgentFailedError, ReplicaLostError
@@ -200,7 +200,7 @@ class DispatchServer:
         link = WorkerLink(hello)
         registry.attach(link)
         log.info("worker attached", extra={"role": hello.role, "replica": hello.replica_id, "pid": hello.pid})
-        sender = asyncio.create_task(self._send(link, writer))
+        sender = asyncio.create_task(send_forever(link.outbox, writer))
         sender.add_done_callback(lambda task: close_on_failure(task, writer))
         reason = "connection closed"
         try:
@@ -218,12 +218,3 @@ class DispatchServer:
             link.close(f"{hello.role} replica {hello.replica_id} detached ({reason})")
             registry.detach(link)
             log.info("worker detached", extra={"role": hello.role, "replica": hello.replica_id, "reason": reason})
-
-    @staticmethod
-    async def _send(link: WorkerLink, writer: asyncio.StreamWriter) -> None:
-        while True:
-            message, count = await next_message(link.outbox)
-            writer.write(message)
-            for _ in range(count):
-                link.outbox.task_done()
-            await writer.drain()
