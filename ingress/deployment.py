@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -31,6 +32,15 @@ __all__ = ["IngressDeployment"]
 log = logging.getLogger("agentcluster.ingress")
 
 
+@dataclass
+class _Direct:
+    """``DISPATCH=direct``: the ports the ingress uses and the server the workers attach to."""
+
+    pool: DirectPool
+    publisher: DirectPublisher
+    server: DispatchServer = field(init=False)
+
+
 class IngressDeployment:
     """Serve user class: builds the :class:`Ingress` on the pool and publisher handles."""
 
@@ -39,24 +49,22 @@ class IngressDeployment:
         self._settings = settings
         registry = CollectorRegistry()
         self._metrics_port = serve_metrics(settings.metrics_port, registry)
-        self._dispatch: DispatchServer | None = None
-        self._direct_pool: DirectPool | None = None
-        self._direct_publisher: DirectPublisher | None = None
+        self._direct: _Direct | None = None
         pool_port: PoolPort = HandlePool(pool)
         publisher_port: PublisherPort = HandlePublisher(publisher)
         if settings.dispatch == "direct":
             import ray
 
-            pool_port = self._direct_pool = DirectPool()
-            publisher_port = self._direct_publisher = DirectPublisher()
-            self._dispatch = DispatchServer(
+            direct = _Direct(DirectPool(), DirectPublisher())
+            direct.server = DispatchServer(
                 settings.dispatch_token(),
-                {"pool": self._direct_pool, "publisher": self._direct_publisher},
+                {"pool": direct.pool, "publisher": direct.publisher},
                 host=ray.util.get_node_ip_address(),
                 port=settings.dispatch_port,
             )
-            await self._dispatch.start()
-            self._direct_pool.start()
+            await direct.server.start()
+            direct.pool.start()
+            self._direct, pool_port, publisher_port = direct, direct.pool, direct.publisher
         self._ingress = Ingress(settings, pool_port, publisher_port, ClusterMetrics(registry))
         await self._ingress.start()
         # Queue depths and consumer counts are served beside the ingress's own metrics, so one
@@ -70,29 +78,28 @@ class IngressDeployment:
     async def status(self) -> dict[str, object]:
         """The ingress snapshot plus where its metrics are served and which workers are attached."""
         dispatch: dict[str, object] = {"mode": self._settings.dispatch}
-        if self._dispatch is not None and self._direct_pool is not None and self._direct_publisher is not None:
+        if self._direct is not None:
             dispatch.update(
-                address=self._dispatch.address,
-                publisher_attached=self._direct_publisher.attached,
-                **self._direct_pool.status(),
+                address=self._direct.server.address,
+                publisher_attached=self._direct.publisher.attached,
+                **self._direct.pool.status(),
             )
         return {**self._ingress.status(), "metrics_port": self._metrics_port, "pid": os.getpid(), "dispatch": dispatch}
 
     async def dispatch_address(self) -> str:
         """Where pool replicas and the publisher attach (``DISPATCH=direct``)."""
-        if self._dispatch is None:
+        if self._direct is None:
             raise RuntimeError("DISPATCH=serve: the ingress has no dispatch server")
-        return self._dispatch.address
+        return self._direct.server.address
 
     async def drain(self, timeout: float | None = None) -> dict[str, int]:
         """Graceful stop (``agentcluster stop``); idempotent."""
         if self._drained is None:
             self._drained = await self._ingress.drain(timeout)
             await self._collector.stop()
-            if self._direct_pool is not None:
-                await self._direct_pool.stop()
-            if self._dispatch is not None:
-                await self._dispatch.stop()
+            if self._direct is not None:
+                await self._direct.pool.stop()
+                await self._direct.server.stop()
         return self._drained
 
     async def check_health(self) -> None:
