@@ -9,9 +9,9 @@ Why not Serve handle calls: measured on the 2-core machine (``bench/bench_dispat
 Serve handle call costs about 3.6 ms of CPU across the processes involved, a plain Ray actor
 call 1.2 ms, a round trip on an open gRPC stream 0.34 ms and on this connection 0.04 ms; idle
 round trips take 4.4, 2.7, 0.7 and 0.3 ms. A request makes two hops (pool, publisher) against
-about 13 ms of agent CPU, so the handle calls alone took a third of the machine. Serve still
-deploys, scales, health-checks and restarts every replica; only the per-message path goes over
-the connection.
+about 14 ms of agent CPU in a loaded replica, so the handle calls alone took a third of the
+machine. Serve still deploys, scales, health-checks and restarts every replica; only the
+per-message path goes over the connection.
 
 A frame is ``kind (1 byte) | job id (8 bytes) | length (4 bytes) | payload`` (big-endian); bodies
 travel as bytes, structured parts as JSON. A writer sends every frame that is waiting in one
