@@ -55,6 +55,12 @@ class ClusterMetrics:
             "agentcluster_breaker_open", "1 while the model circuit breaker is open", registry=registry
         )
         self.tokens = Counter("agentcluster_tokens", "Model tokens used", ["task_type"], registry=registry)
+        self.workers_attached = Gauge(
+            "agentcluster_workers_attached",
+            "Pool replicas and publishers attached to the ingress (DISPATCH=direct)",
+            ["role"],
+            registry=registry,
+        )
 
 
 class WebhookMetrics:

@@ -65,7 +65,12 @@ class IngressDeployment:
             await direct.server.start()
             direct.pool.start()
             self._direct, pool_port, publisher_port = direct, direct.pool, direct.publisher
-        self._ingress = Ingress(settings, pool_port, publisher_port, ClusterMetrics(registry))
+        metrics = ClusterMetrics(registry)
+        if self._direct is not None:
+            direct = self._direct
+            metrics.workers_attached.labels("pool").set_function(lambda: direct.pool.attached)
+            metrics.workers_attached.labels("publisher").set_function(lambda: int(direct.publisher.attached))
+        self._ingress = Ingress(settings, pool_port, publisher_port, metrics)
         await self._ingress.start()
         # Queue depths and consumer counts are served beside the ingress's own metrics, so one
         # scrape target has everything the dashboard and the alerts need.

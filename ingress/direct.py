@@ -62,6 +62,11 @@ class DirectPool:
         if link in self._links:
             self._links.remove(link)
 
+    @property
+    def attached(self) -> int:
+        """Pool replicas attached now."""
+        return len(self._links)
+
     # --- PoolPort
 
     async def run(self, body: bytes) -> PoolResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -57,6 +58,10 @@ async def test_given_the_spec_example_when_consumed_then_a_full_reply_with_deter
     assert report["healthy"] and report["ingress"]["dispatch"]["mode"] == dispatch, text
     if dispatch == "direct":
         assert "publisher attached" in text and text.count("pool replica") == 2, text
+        port = report["ingress"]["metrics_port"]
+        scraped = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read())
+        assert b'agentcluster_workers_attached{role="pool"} 2.0' in scraped
+        assert b'agentcluster_workers_attached{role="publisher"} 1.0' in scraped
 
 
 @pytest.mark.parametrize("dispatch", ["direct", "serve"])
