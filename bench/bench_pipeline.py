@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
+from pydantic import SecretStr
 
 from cluster.broker import connect, declare_topology, delete_topology
 from cluster.settings import Settings, load_settings
@@ -183,9 +184,9 @@ async def _run_plain(model: str, prefetch: int, count: int, in_flight: int, with
         await _cleanup(setup, settings)
 
 
-def _process_worker(settings_json: str, prefetch: int, ready: Any) -> None:
-    """Entry point of one engine process of the (b2) row."""
-    settings = Settings.model_validate_json(settings_json)
+def _process_worker(values: dict[str, Any], prefetch: int, ready: Any) -> None:
+    """Entry point of one engine process of the (b2) row (secrets come from its environment)."""
+    settings = load_settings(**values)
 
     async def serve() -> None:
         from agents.engine import AgentEngine
@@ -199,6 +200,11 @@ def _process_worker(settings_json: str, prefetch: int, ready: Any) -> None:
     asyncio.run(serve())
 
 
+def _plain_values(settings: Settings) -> dict[str, Any]:
+    """The settings without their secrets, which a dump would mask: a child reads those itself."""
+    return {name: value for name, value in settings.model_dump().items() if not isinstance(value, SecretStr)}
+
+
 async def _run_processes(model: str, processes: int, count: int, in_flight: int) -> dict[str, float]:
     """(b2): ``processes`` plain aio-pika engine processes on one queue, no dispatch at all."""
     context = multiprocessing.get_context("spawn")
@@ -210,7 +216,7 @@ async def _run_processes(model: str, processes: int, count: int, in_flight: int)
         for _ in range(processes):
             ready = context.Event()
             worker = context.Process(
-                target=_process_worker, args=(settings.model_dump_json(), in_flight // processes, ready), daemon=True
+                target=_process_worker, args=(_plain_values(settings), in_flight // processes, ready), daemon=True
             )
             worker.start()
             workers.append(worker)
