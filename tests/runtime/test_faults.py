@@ -6,13 +6,16 @@ import asyncio
 import os
 import signal
 import subprocess
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.runtime.conftest import Broker, make_request
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.ray]
+
+T = TypeVar("T")
 
 
 async def _pool_pids() -> set[int]:
@@ -53,6 +56,20 @@ def _answered(replies: list[dict[str, Any]]) -> dict[str, set[str]]:
     return by_original
 
 
+async def _stream_with_fault(
+    broker: Broker, requests: list[dict[str, Any]], pause: float, fault: Callable[[], Awaitable[T]]
+) -> T:
+    """Publish half the requests, let them get going, inject ``fault``, publish the rest."""
+    half = len(requests) // 2
+    for request in requests[:half]:
+        await broker.publish(request)
+    await asyncio.sleep(pause)
+    outcome = await fault()
+    for request in requests[half:]:
+        await broker.publish(request)
+    return outcome
+
+
 async def _drain_replies(broker: Broker, expected: int, timeout: float) -> list[dict[str, Any]]:
     replies = await broker.replies(expected, timeout=timeout)
     replies += await broker.replies(expected, timeout=1.0)  # any duplicates that trail behind
@@ -64,13 +81,9 @@ async def test_given_a_pool_replica_killed_mid_stream_then_nothing_is_lost(
 ) -> None:
     await deploy(runtime_settings)
     requests = [make_request(f"msg {i} #sleep=0.1", i % 10) for i in range(60)]
-    for request in requests[:30]:
-        await broker.publish(request)
-    await asyncio.sleep(0.5)
-    victim = sorted(await _pool_pids())[0]
-    os.kill(victim, signal.SIGKILL)
-    for request in requests[30:]:
-        await broker.publish(request)
+    pids = await _pool_pids()
+    victim = sorted(pids)[0]
+    await _stream_with_fault(broker, requests, 0.5, lambda: asyncio.to_thread(os.kill, victim, signal.SIGKILL))
 
     replies = await _drain_replies(broker, 60, timeout=180)
 
@@ -88,13 +101,10 @@ async def test_given_the_ingress_replica_killed_mid_stream_then_workers_reattach
 
     await deploy(runtime_settings)
     requests = [make_request(f"msg {i} #sleep=0.1", i % 10) for i in range(40)]
-    for request in requests[:20]:
-        await broker.publish(request)
-    await asyncio.sleep(0.5)
     before = await asyncio.to_thread(runtime.ingress_status)
-    os.kill(int(before["pid"]), signal.SIGKILL)  # Serve restarts it; the broker redelivers its unacked work
-    for request in requests[20:]:
-        await broker.publish(request)
+    # Serve restarts the replica; the broker redelivers its unacked work.
+    pid = int(before["pid"])
+    await _stream_with_fault(broker, requests, 0.5, lambda: asyncio.to_thread(os.kill, pid, signal.SIGKILL))
 
     replies = await _drain_replies(broker, 40, timeout=240)
     after = await asyncio.to_thread(runtime.ingress_status)
@@ -112,12 +122,8 @@ async def test_given_broker_connections_closed_mid_stream_then_nothing_lost_and_
 ) -> None:
     await deploy(runtime_settings)
     requests = [make_request(f"msg {i} #sleep=0.05", i % 10) for i in range(60)]
-    for request in requests[:30]:
-        await broker.publish(request)
-    await asyncio.sleep(0.3)
-    closed = await asyncio.to_thread(_close_connections, runtime_settings.agent_queue)
-    for request in requests[30:]:
-        await broker.publish(request)
+    queue = runtime_settings.agent_queue
+    closed = await _stream_with_fault(broker, requests, 0.3, lambda: asyncio.to_thread(_close_connections, queue))
 
     replies = await _drain_replies(broker, 60, timeout=180)
 
