@@ -75,7 +75,6 @@ class IngressLink:
         self.connected = asyncio.Event()
         #: Jobs waiting for a slot at the ingress, per pool replica (from LOAD frames).
         self.backlog = 0.0
-        self.sessions = 0
 
     @property
     def running(self) -> int:
@@ -138,7 +137,6 @@ class IngressLink:
         sender.add_done_callback(lambda task: close_on_failure(task, writer))
         self._session = session
         self.connected.set()
-        self.sessions += 1
         log.info("attached to the ingress", extra={"address": address, "role": self._hello.role})
         try:
             while True:
